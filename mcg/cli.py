@@ -1,0 +1,69 @@
+"""The ``mcg`` command line: discovers sub-commands in :mod:`mcg.commands`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from mcg import __version__
+import mcg.commands
+
+
+class CommandError(Exception):
+    """An error caused by the user's input, reported as one line without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every discovered sub-command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parser whose sub-commands come from the modules of :mod:`mcg.commands`.
+    """
+    parser = argparse.ArgumentParser(
+        prog="mcg",
+        description="Multiscale Combinatorial Grouping: contours, hierarchies, object proposals "
+        "and the BSDS500 / proposal benchmarks.",
+    )
+    parser.add_argument("--version", action="version", version=f"mcg {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_info in sorted(pkgutil.iter_modules(mcg.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"mcg.commands.{module_info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        Process exit code: 0 on success, 2 for bad input, 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
+        print(f"mcg {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mcg {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""``mcg bench``: the BSDS500 boundary/region benchmark and the proposal benchmark."""
+from __future__ import annotations
+
+
+def _register_bsds(bench_subparsers) -> None:
+    parser = bench_subparsers.add_parser(
+        "bsds",
+        help="BSDS500 boundary (ODS/OIS/AP) and region (Covering, PRI, VI) benchmark",
+        description="Benchmark a folder of results (ucm2 .mat, segs .mat, soft-boundary .png, "
+        "or our own .npy/.npz) against a BSDS groundTruth folder.",
+    )
+    parser.add_argument("--results", required=True, help="folder of results, one file per image")
+    parser.add_argument("--gt", required=True, help="BSDS groundTruth folder of .mat files")
+    parser.add_argument("--nthresh", type=int, default=99, help="number of thresholds (default 99)")
+    parser.add_argument("--out", default=None, help="output folder (default: RESULTS/eval)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="parallel worker processes (default: number of cores)")
+    parser.add_argument("--no-regions", action="store_true",
+                        help="skip the region benchmarks (Covering, PRI, VI)")
+    parser.set_defaults(func=_run_bsds)
+
+
+def _run_bsds(args) -> int:
+    from eval.bsds import run_bsds_benchmark_cli
+
+    return run_bsds_benchmark_cli(args)
+
+
+def _register_proposals(bench_subparsers) -> None:
+    parser = bench_subparsers.add_parser(
+        "proposals",
+        help="object-proposal benchmark (ABO, recall at IoU, average recall; masks and boxes)",
+        description="Benchmark ranked object proposals against COCO-format instance ground truth.",
+    )
+    parser.add_argument("--gt", required=True, help="COCO instances JSON (or a folder of BSDS .mat)")
+    parser.add_argument("--images", required=True, help="folder of the images")
+    parser.add_argument("--proposals", required=True,
+                        help="folder of per-image proposal .npz files, or a COCO results JSON")
+    parser.add_argument("--out", default=None, help="output folder for the tables and plot")
+    parser.set_defaults(func=_run_proposals)
+
+
+def _run_proposals(args) -> int:
+    from eval.proposals import run_proposal_benchmark_cli
+
+    return run_proposal_benchmark_cli(args)
+
+
+def register(subparsers) -> None:
+    """Add ``mcg bench`` with its ``bsds`` and ``proposals`` sub-commands."""
+    parser = subparsers.add_parser("bench", help="run a benchmark (bsds, proposals)")
+    bench_subparsers = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    _register_bsds(bench_subparsers)
+    _register_proposals(bench_subparsers)
