@@ -400,25 +400,17 @@ def leaf_bounding_boxes(superpixels: np.ndarray) -> np.ndarray:
         ``[x0, y0, x1, y1]`` (exclusive upper corners); labels absent from the image get
         the empty box ``[W, H, 0, 0]`` (neutral for min/max).
     """
+    import scipy.ndimage
+
     height, width = superpixels.shape
     n_leaves = int(superpixels.max()) + 1
-    labels = superpixels.ravel().astype(np.int64)
-    rows = np.repeat(np.arange(height, dtype=np.int64), width)
-    cols = np.tile(np.arange(width, dtype=np.int64), height)
     boxes = np.empty((n_leaves, 4), dtype=np.int64)
-    boxes[:, 0] = width
-    boxes[:, 1] = height
-    boxes[:, 2] = 0
-    boxes[:, 3] = 0
-    # Vectorized min/max per label through sorting (ufunc.at is slow on large images).
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-    present = sorted_labels[starts]
-    boxes[present, 0] = np.minimum.reduceat(cols[order], starts)
-    boxes[present, 1] = np.minimum.reduceat(rows[order], starts)
-    boxes[present, 2] = np.maximum.reduceat(cols[order], starts) + 1
-    boxes[present, 3] = np.maximum.reduceat(rows[order], starts) + 1
+    boxes[:] = (width, height, 0, 0)
+    slices = scipy.ndimage.find_objects(np.asarray(superpixels, dtype=np.int64) + 1)
+    for label, found in enumerate(slices):
+        if found is not None:
+            rows, cols = found
+            boxes[label] = (cols.start, rows.start, cols.stop, rows.stop)
     return boxes
 
 
@@ -469,10 +461,11 @@ def partition_from_masks(masks: np.ndarray) -> tuple[np.ndarray, list[np.ndarray
         bits = np.zeros(height * width, dtype=np.int64)
         for j, row in enumerate(flat[start:start + chunk]):
             bits |= row.astype(np.int64) << j
-        _, code = np.unique(bits, return_inverse=True)
-        combined = labels * (int(code.max()) + 1) + code.ravel()
-        _, labels = np.unique(combined, return_inverse=True)
-        labels = labels.ravel().astype(np.int64)
+        code = _compact_labels(bits)
+        if start == 0:
+            labels = code
+        else:
+            labels = _compact_labels(labels * (int(code.max()) + 1) + code)
     n_labels = int(labels.max()) + 1
     leaf_sets = []
     for row in flat:
@@ -480,6 +473,18 @@ def partition_from_masks(masks: np.ndarray) -> tuple[np.ndarray, list[np.ndarray
         present[labels[row]] = True
         leaf_sets.append(np.flatnonzero(present).astype(np.int32))
     return labels.reshape(height, width).astype(np.int32), leaf_sets
+
+
+def _compact_labels(values: np.ndarray) -> np.ndarray:
+    """Map non-negative int64 values to 0..U-1 preserving order (dense table when small)."""
+    top = int(values.max()) if values.size else 0
+    if top < (1 << 22):
+        present = np.zeros(top + 1, dtype=bool)
+        present[values] = True
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        return remap[values]
+    _, inverse = np.unique(values, return_inverse=True)
+    return inverse.ravel().astype(np.int64)
 
 
 def proposals_from_masks(masks: np.ndarray, scores: Sequence[float] | np.ndarray | None = None,
