@@ -1,0 +1,308 @@
+"""Structured edge forest inference (Dollar & Zitnick, "Structured Forests for Fast Edge
+Detection", ICCV 2013 / TPAMI 2015)."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numba import njit
+
+from contours.channels import compute_channels, conv_tri
+from contours.features import LABEL_SIZE, N_REG_FEATURES, PATCH_SIZE, feature_offsets
+from contours.forest import N_RINGS, EdgeForest
+from contours.nms import edge_nms, edge_orientation
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "sed_bsds500.npz"
+STRIDE = 2
+N_TREES_EVAL = 4
+MULTISCALE_FACTORS = (0.5, 1.0, 2.0)
+# output normalization for sharpen = 0, 1, 2 (stride^2 / gtWidth^2 / nTreesEval times these)
+SHARPEN_GAIN = (2.0, 1.8, 1.66)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> EdgeForest:
+    return EdgeForest.load(path)
+
+
+def load_model(model: EdgeForest | str | Path | None = None) -> EdgeForest:
+    """Return a forest: the given one, one read from a path, or the shipped default (cached).
+
+    Parameters
+    ----------
+    model : EdgeForest, str, Path or None
+        ``None`` loads ``contours/models/sed_bsds500.npz`` once per process.
+
+    Returns
+    -------
+    EdgeForest
+    """
+    if isinstance(model, EdgeForest):
+        return model
+    if model is None:
+        model = DEFAULT_MODEL
+    if not isinstance(model, (str, Path)):
+        raise ValueError(f"model must be an EdgeForest, a path or None, not {type(model).__name__}")
+    return _load_cached(str(Path(model).resolve()))
+
+
+def as_rgb_float(image: np.ndarray) -> np.ndarray:
+    """Validate an image and convert it to float32 RGB in [0, 1].
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) grayscale, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA (alpha dropped);
+        dtype uint8 (0..255), uint16 (0..65535) or floating point with values in [0, 1].
+
+    Returns
+    -------
+    ndarray, float32, (H, W, 3)
+
+    Raises
+    ------
+    ValueError
+        For any other type, dtype, shape, an empty image, or float values outside [0, 1].
+    """
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be a numpy array, not {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] in (1, 3, 4):
+        pass
+    elif image.ndim != 2:
+        raise ValueError(f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
+    if image.dtype == np.uint8:
+        rgb = image.astype(np.float32) / 255.0
+    elif image.dtype == np.uint16:
+        rgb = image.astype(np.float32) / 65535.0
+    elif np.issubdtype(image.dtype, np.floating):
+        rgb = image.astype(np.float32)
+        if not np.all(np.isfinite(rgb)):
+            raise ValueError("float image contains NaN or infinite values")
+        if rgb.min() < 0.0 or rgb.max() > 1.0:
+            raise ValueError(f"float image values must lie in [0, 1]; got [{rgb.min():g}, {rgb.max():g}]")
+    else:
+        raise ValueError(f"unsupported image dtype {image.dtype}; use uint8, uint16 or float in [0, 1]")
+    if rgb.ndim == 2:
+        rgb = rgb[:, :, None]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    elif rgb.shape[2] == 4:
+        rgb = rgb[:, :, :3]
+    return np.ascontiguousarray(rgb)
+
+
+@njit(cache=True)
+def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
+                  fids, thrs, child, roots, leaf_index, n_eval):
+    n_trees = roots.shape[0]
+    leaves = np.empty((h1, w1, n_eval), np.int32)
+    for r in range(h1):
+        for c in range(w1):
+            base = r * chn_width + c
+            for t in range(n_eval):
+                t1 = (((r + c) % 2) * n_eval + t) % n_trees
+                k = roots[t1]
+                while child[k] != 0:
+                    f = fids[k]
+                    if f < N_REG_FEATURES:
+                        v = reg_flat[reg_off[f] + base]
+                    else:
+                        g = f - N_REG_FEATURES
+                        v = sim_flat[sim_a[g] + base] - sim_flat[sim_b[g] + base]
+                    if v < thrs[k]:
+                        k = child[k]
+                    else:
+                        k = child[k] + 1
+                leaves[r, c, t] = leaf_index[k]
+    return leaves
+
+
+@njit(cache=True)
+def _accumulate(leaves, ring_pixels, ring_starts, g, stride):
+    h1, w1, n_eval = leaves.shape
+    out = np.zeros((h1 * stride + g, w1 * stride + g), np.float32)
+    for r in range(h1):
+        for c in range(w1):
+            for t in range(n_eval):
+                leaf = leaves[r, c, t]
+                for b in range(ring_starts[leaf, 0], ring_starts[leaf, 1]):
+                    p = ring_pixels[b]
+                    out[r * stride + p // g, c * stride + p % g] += 1.0
+    return out
+
+
+@njit(cache=True)
+def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g, stride,
+                        offset, sharpen):
+    h1, w1, n_eval = leaves.shape
+    n_colors = image.shape[2]
+    out = np.zeros((h1 * stride + g, w1 * stride + g), np.float32)
+    seg = np.empty(g * g, np.int32)
+    means = np.zeros((256, n_colors), np.float32)
+    counts = np.zeros(256, np.float32)
+    neighbours = np.empty((g * g, 4), np.int32)
+    for y in range(g):
+        for x in range(g):
+            i = y * g + x
+            neighbours[i, 0] = i - 1 if x > 0 else i
+            neighbours[i, 1] = i + 1 if x < g - 1 else i
+            neighbours[i, 2] = i - g if y > 0 else i
+            neighbours[i, 3] = i + g if y < g - 1 else i
+    labels4 = np.empty(4, np.int32)
+    for r in range(h1):
+        for c in range(w1):
+            y0 = r * stride + offset
+            x0 = c * stride + offset
+            for t in range(n_eval):
+                leaf = leaves[r, c, t]
+                m = nsegs[leaf]
+                if m == 1:
+                    continue
+                for i in range(g * g):
+                    seg[i] = segs[leaf, i // g, i % g]
+                for s in range(m):
+                    counts[s] = 0.0
+                    for z in range(n_colors):
+                        means[s, z] = 0.0
+                for y in range(0, g, 2):
+                    for x in range(0, g, 2):
+                        s = seg[y * g + x]
+                        counts[s] += 1.0
+                        for z in range(n_colors):
+                            means[s, z] += image[y0 + y, x0 + x, z]
+                for s in range(m):
+                    if counts[s] > 0:
+                        for z in range(n_colors):
+                            means[s, z] /= counts[s]
+                    else:
+                        for z in range(n_colors):
+                            means[s, z] = 1e10
+                # snap pixels near the boundary to the segment of closest mean colour
+                for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen]):
+                    p = ring_pixels[b]
+                    for q in range(4):
+                        labels4[q] = seg[neighbours[p, q]]
+                    py = y0 + p // g
+                    px = x0 + p % g
+                    best_e = np.float32(1e30)
+                    best_s = -1
+                    for q in range(4):
+                        s = labels4[q]
+                        if s == best_s:
+                            continue
+                        e = np.float32(0.0)
+                        for z in range(n_colors):
+                            d = means[s, z] - image[py, px, z]
+                            e += d * d
+                        if e < best_e:
+                            best_e = e
+                            best_s = s
+                    seg[p] = best_s
+                for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen + 1]):
+                    p = ring_pixels[b]
+                    s = seg[p]
+                    if (s != seg[neighbours[p, 0]] or s != seg[neighbours[p, 1]]
+                            or s != seg[neighbours[p, 2]] or s != seg[neighbours[p, 3]]):
+                        out[r * stride + p // g, c * stride + p % g] += 1.0
+    return out
+
+
+def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> np.ndarray:
+    """Soft edge map (float32, (H, W), clipped to [0, 1]) of one scale, before NMS."""
+    height, width = rgb.shape[:2]
+    pad = PATCH_SIZE // 2
+    extra_h = (4 - (height + 2 * pad) % 4) % 4
+    extra_w = (4 - (width + 2 * pad) % 4) % 4
+    padded = np.pad(rgb, ((pad, pad + extra_h), (pad, pad + extra_w), (0, 0)), mode="symmetric")
+    chns_reg, chns_sim = compute_channels(padded)
+    _, chn_h, chn_w = chns_reg.shape
+    h1 = (padded.shape[0] - PATCH_SIZE + STRIDE - 1) // STRIDE
+    w1 = (padded.shape[1] - PATCH_SIZE + STRIDE - 1) // STRIDE
+    reg_off, sim_a, sim_b = feature_offsets(chn_h, chn_w)
+    n_eval = min(N_TREES_EVAL, forest.n_trees)
+    leaves = _apply_forest(chns_reg.ravel(), chns_sim.ravel(), reg_off, sim_a, sim_b, chn_w, h1, w1,
+                           forest.fids, forest.thrs, forest.child, forest.roots, forest.leaf_index,
+                           n_eval)
+    offset = (PATCH_SIZE - LABEL_SIZE) // 2
+    if sharpen == 0:
+        acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, LABEL_SIZE, STRIDE)
+    else:
+        smooth = conv_tri(padded, 1)
+        acc = _accumulate_sharpen(leaves, forest.ring_pixels, forest.ring_starts, forest.leaf_segs,
+                                  forest.leaf_nsegs, smooth, LABEL_SIZE, STRIDE, offset, sharpen)
+    gain = STRIDE ** 2 / LABEL_SIZE ** 2 / n_eval * SHARPEN_GAIN[sharpen]
+    half = LABEL_SIZE // 2
+    edges = acc[half:half + height, half:half + width] * np.float32(gain)
+    edges = conv_tri(edges, 1)
+    return np.clip(edges, 0.0, 1.0).astype(np.float32)
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    if image.shape[0] == height and image.shape[1] == width:
+        return image
+    shrinking = height < image.shape[0] and width < image.shape[1]
+    interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    out = cv2.resize(image, (width, height), interpolation=interp)
+    if image.ndim == 3 and out.ndim == 2:
+        out = out[:, :, None]
+    return out.astype(np.float32)
+
+
+def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None,
+                 multiscale: bool = False, sharpen: int = 2,
+                 nms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Detect edges with the structured edge forest.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) grayscale (replicated to RGB), (H, W, 3) RGB or (H, W, 4) RGBA (alpha
+        dropped); uint8, uint16, or float with values in [0, 1]. Any size from 1x1.
+    model : EdgeForest, str, Path or None
+        The forest; ``None`` uses the shipped BSDS500 model (loaded once, cached).
+    multiscale : bool
+        Average the soft edge maps computed at scales 0.5, 1 and 2.
+    sharpen : int
+        Edge sharpening amount in pixels, 0, 1 or 2 (default 2, as the original).
+    nms : bool
+        Thin edges by non-maximum suppression along the orientation (and damp the
+        5-pixel image border), as Dollar's edgesNms.
+
+    Returns
+    -------
+    edges : ndarray, float32, (H, W), values in [0, 1]
+    orientation : ndarray, float32, (H, W), values in [0, pi)
+        Angle of the edge normal from the +x axis (columns) towards +y (rows, down):
+        a vertical edge has orientation near 0 (or near pi), a horizontal one near pi/2.
+
+    Raises
+    ------
+    ValueError
+        For an unsupported image (dtype, shape, empty, float range) or ``sharpen``.
+    """
+    if sharpen not in (0, 1, 2) or isinstance(sharpen, bool):
+        raise ValueError(f"sharpen must be 0, 1 or 2, not {sharpen!r}")
+    rgb = as_rgb_float(image)
+    forest = load_model(model)
+    if N_RINGS < sharpen + 1:
+        raise ValueError(f"model supports sharpening of at most {N_RINGS - 1} pixels")
+    height, width = rgb.shape[:2]
+    if multiscale:
+        total = np.zeros((height, width), np.float32)
+        for factor in MULTISCALE_FACTORS:
+            h_s = max(1, int(round(height * factor)))
+            w_s = max(1, int(round(width * factor)))
+            scaled = np.clip(_resize(rgb, h_s, w_s), 0.0, 1.0)
+            edges_s = _detect_single_scale(scaled, forest, sharpen)
+            total += _resize(edges_s, height, width)
+        edges = np.clip(total / len(MULTISCALE_FACTORS), 0.0, 1.0).astype(np.float32)
+    else:
+        edges = _detect_single_scale(rgb, forest, sharpen)
+    orientation = edge_orientation(edges)
+    if nms:
+        edges = edge_nms(edges, orientation)
+    return edges, orientation

@@ -1,0 +1,177 @@
+"""Model format of the structured edge forest: arrays, metadata, save / load.
+
+A model file is a compressed ``.npz`` (no pickles) holding
+
+* ``fids`` int32 (n_nodes,): feature id tested at a split node (see :mod:`contours.features`);
+* ``thrs`` float32 (n_nodes,): go to the left child when ``feature < thr``;
+* ``child`` int32 (n_nodes,): index of the left child (right child = left + 1), 0 for a leaf;
+* ``roots`` int32 (n_trees,): root node of each tree;
+* ``leaf_index`` int32 (n_nodes,): row of the leaf in ``leaf_segs`` (-1 for split nodes);
+* ``leaf_segs`` uint8 (n_leaves, 16, 16): the leaf's medoid segmentation, labels 0..nsegs-1;
+* ``metadata``: a JSON string (format name, version, options, training command, seed, wall time).
+
+Boundary pixels of each leaf (and the rings at distance 1 and 2 used by sharpening) are
+derived from ``leaf_segs`` when loading.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from contours.features import LABEL_SIZE, N_FEATURES
+
+FORMAT_NAME = "mcg-structured-edge-forest"
+FORMAT_VERSION = 1
+N_RINGS = 3  # boundary + 2 rings: supports sharpening of up to 2 pixels
+
+
+@njit(cache=True)
+def _boundary_rings(segs, n_rings):
+    n_leaves = segs.shape[0]
+    g = segs.shape[1]
+    starts = np.zeros((n_leaves, n_rings + 1), np.int32)
+    pixels = np.empty(n_leaves * g * g, np.uint8)
+    count = 0
+    level = np.empty((g, g), np.int32)
+    for leaf in range(n_leaves):
+        s = segs[leaf]
+        for y in range(g):
+            for x in range(g):
+                level[y, x] = -1
+        # level 0: nonzero central-difference gradient of the label image
+        for y in range(g):
+            ya = y - 1 if y > 0 else 0
+            yb = y + 1 if y < g - 1 else g - 1
+            for x in range(g):
+                xa = x - 1 if x > 0 else 0
+                xb = x + 1 if x < g - 1 else g - 1
+                if s[y, xa] != s[y, xb] or s[ya, x] != s[yb, x]:
+                    level[y, x] = 0
+        for ring in range(1, n_rings):
+            for y in range(g):
+                for x in range(g):
+                    if level[y, x] != -1:
+                        continue
+                    found = False
+                    for dy in range(-1, 2):
+                        for dx in range(-1, 2):
+                            yy = y + dy
+                            xx = x + dx
+                            if 0 <= yy < g and 0 <= xx < g:
+                                lv = level[yy, xx]
+                                if lv != -1 and lv < ring:
+                                    found = True
+                    if found:
+                        level[y, x] = ring
+        for ring in range(n_rings):
+            starts[leaf, ring] = count
+            for y in range(g):
+                for x in range(g):
+                    if level[y, x] == ring:
+                        pixels[count] = y * g + x
+                        count += 1
+        starts[leaf, n_rings] = count
+    return pixels[:count].copy(), starts
+
+
+@dataclass
+class EdgeForest:
+    """A trained structured edge forest (see module docstring for the arrays)."""
+
+    fids: np.ndarray
+    thrs: np.ndarray
+    child: np.ndarray
+    roots: np.ndarray
+    leaf_index: np.ndarray
+    leaf_segs: np.ndarray
+    metadata: dict = field(default_factory=dict)
+    ring_pixels: np.ndarray = field(init=False, repr=False)
+    ring_starts: np.ndarray = field(init=False, repr=False)
+    leaf_nsegs: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.fids = np.ascontiguousarray(self.fids, dtype=np.int32)
+        self.thrs = np.ascontiguousarray(self.thrs, dtype=np.float32)
+        self.child = np.ascontiguousarray(self.child, dtype=np.int32)
+        self.roots = np.ascontiguousarray(self.roots, dtype=np.int32)
+        self.leaf_index = np.ascontiguousarray(self.leaf_index, dtype=np.int32)
+        self.leaf_segs = np.ascontiguousarray(self.leaf_segs, dtype=np.uint8)
+        n_nodes = self.fids.shape[0]
+        for name in ("thrs", "child", "leaf_index"):
+            if getattr(self, name).shape != (n_nodes,):
+                raise ValueError(f"forest array {name!r} must have shape ({n_nodes},)")
+        if self.leaf_segs.ndim != 3 or self.leaf_segs.shape[1:] != (LABEL_SIZE, LABEL_SIZE):
+            raise ValueError(f"leaf_segs must be (n_leaves, {LABEL_SIZE}, {LABEL_SIZE})")
+        if self.roots.size == 0:
+            raise ValueError("forest has no trees")
+        split = self.child > 0
+        if np.any(self.fids[split] < 0) or np.any(self.fids[split] >= N_FEATURES):
+            raise ValueError("forest feature ids out of range")
+        if np.any(self.child[split] + 1 >= n_nodes):
+            raise ValueError("forest child index out of range")
+        if np.any(self.leaf_index[~split] < 0) or np.any(self.leaf_index >= len(self.leaf_segs)):
+            raise ValueError("forest leaf index out of range")
+        self.ring_pixels, self.ring_starts = _boundary_rings(self.leaf_segs, N_RINGS)
+        self.leaf_nsegs = (self.leaf_segs.reshape(len(self.leaf_segs), -1).max(axis=1)
+                           .astype(np.int32) + 1) if len(self.leaf_segs) else np.zeros(0, np.int32)
+
+    @property
+    def n_trees(self) -> int:
+        """Number of trees."""
+        return int(self.roots.shape[0])
+
+    def save(self, path: str | Path) -> None:
+        """Write the forest as a compressed ``.npz`` (no pickled objects).
+
+        Parameters
+        ----------
+        path : str or Path
+        """
+        meta = dict(self.metadata)
+        meta.setdefault("format", FORMAT_NAME)
+        meta.setdefault("version", FORMAT_VERSION)
+        np.savez_compressed(
+            path, fids=self.fids, thrs=self.thrs, child=self.child, roots=self.roots,
+            leaf_index=self.leaf_index, leaf_segs=self.leaf_segs,
+            metadata=np.array(json.dumps(meta, sort_keys=True)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "EdgeForest":
+        """Read a forest written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        EdgeForest
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` does not exist.
+        ValueError
+            When the file is not a forest of a supported format version.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"edge model not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception as error:  # noqa: BLE001 - any read failure is a bad model file
+            raise ValueError(f"cannot read edge model {path}: {error}") from error
+        required = {"fids", "thrs", "child", "roots", "leaf_index", "leaf_segs", "metadata"}
+        missing = required - set(arrays)
+        if missing:
+            raise ValueError(f"edge model {path} lacks arrays {sorted(missing)}")
+        meta = json.loads(str(arrays.pop("metadata")))
+        if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"edge model {path} has format {meta.get('format')!r} version "
+                             f"{meta.get('version')!r}; expected {FORMAT_NAME!r} {FORMAT_VERSION}")
+        return cls(metadata=meta, **arrays)
