@@ -1,1 +1,25 @@
-"""ncuts layer."""
+"""ncuts layer: intervening-contour affinity, (downsampled) normalized cuts, spectral boundaries.
+
+Public API
+----------
+intervening_contour_affinity(owt2, radius=2, gamma=0.12, scale=10) -> scipy.sparse.csr_matrix
+dncuts(W, shape, n_vectors=6, n_levels=2) -> (eigenvalues (k,), eigenvectors (H*W, k))
+exact_ncuts(W, n_vectors=6) -> (eigenvalues (k,), eigenvectors (n, k))
+spectral_boundaries(eigenvectors, eigenvalues, shape) -> (2H+1, 2W+1) float64
+globalize(owt2, solver="dncuts"|"exact", ...) -> (2H+1, 2W+1) float64
+"""
+from .affinity import check_double_size_map, intervening_contour_affinity
+from .dncuts import dncuts, exact_ncuts, solve_generalized_ncuts, whiten
+from .spectral import globalize, spectral_boundaries, vector_boundary_gradient
+
+__all__ = [
+    "check_double_size_map",
+    "intervening_contour_affinity",
+    "dncuts",
+    "exact_ncuts",
+    "solve_generalized_ncuts",
+    "whiten",
+    "globalize",
+    "spectral_boundaries",
+    "vector_boundary_gradient",
+]

@@ -1,0 +1,336 @@
+"""Normalized-cuts eigenvectors: exact solver and Downsampled Normalized Cuts (DNCuts).
+
+Both solve the generalized eigenproblem ``(D - A) x = lambda D x`` (``D = diag(A 1)``) for the
+``k`` smallest eigenvalues. They are computed through the symmetric normalized Laplacian
+``L = I - D^-1/2 A D^-1/2`` (same eigenvalues, ``x = D^-1/2 y``): dense LAPACK for small
+graphs, ARPACK Lanczos in shift-invert mode (``sigma`` slightly below 0, deterministic start
+vector) otherwise.
+
+DNCuts (MCG paper, Alg. 1, and the release's ``ncuts_downsample``): for each of ``n_levels``
+levels keep the pixels with odd row and odd column (0-based) of the current grid, ``B = A[:, keep]``,
+``C = diag(B 1 + eps)^-1 B``, ``A <- B^T C`` (= ``C^T B``); solve on the reduced matrix; bring the
+eigenvectors back with ``x <- C x`` level by level; whiten them (centre, ZCA with the covariance's
+null direction - the constant vector - left at zero, unit overall RMS).
+
+Eigenvalues are those of the reduced problem, *not* rescaled by ``2^-n_levels``: MCG's
+spectral-boundary weights ``1/sqrt(lambda)`` and its saturation constant 60 were tuned on them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numba import njit
+
+# Graphs up to this many nodes are solved with a dense symmetric eigensolver.
+DENSE_SOLVER_MAX_NODES = 1500
+# Shift used for the shift-invert Lanczos iteration on the (PSD, singular) normalized Laplacian.
+_SHIFT = -1e-6
+# ARPACK relative tolerance.
+_EIGSH_TOL = 1e-8
+# Relative variance below which a whitening direction is treated as null (the constant vector).
+_NULL_VARIANCE = 1e-9
+
+
+def _check_affinity(W, name: str = "W") -> sp.csr_matrix:
+    if not sp.issparse(W):
+        W = sp.csr_matrix(np.asarray(W, dtype=np.float64))
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {W.shape}")
+    if W.shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 nodes)")
+    W = sp.csr_matrix(W, dtype=np.float64)
+    if W.nnz and not np.all(np.isfinite(W.data)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if W.nnz and W.data.min() < 0:
+        raise ValueError(f"{name} must be non-negative, its minimum is {W.data.min():g}")
+    degree = np.asarray(W.sum(axis=1)).ravel()
+    if np.any(degree <= 0):
+        raise ValueError(
+            f"{name} has {int(np.sum(degree <= 0))} node(s) with zero degree; "
+            "give every node a positive self-affinity"
+        )
+    return W
+
+
+def _fix_signs(vectors: np.ndarray) -> np.ndarray:
+    """Make the entry of largest magnitude of each column positive (deterministic signs)."""
+    if vectors.size == 0:
+        return vectors
+    idx = np.argmax(np.abs(vectors), axis=0)
+    signs = np.sign(vectors[idx, np.arange(vectors.shape[1])])
+    signs[signs == 0] = 1.0
+    return vectors * signs
+
+
+def _start_vector(n: int) -> np.ndarray:
+    """Deterministic, generic Lanczos start vector."""
+    return np.random.default_rng(12345).uniform(0.5, 1.5, size=n)
+
+
+def solve_generalized_ncuts(A: sp.spmatrix, n_vectors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest eigenpairs of ``(D - A) x = lambda D x``.
+
+    Parameters
+    ----------
+    A : sparse matrix, shape (n, n), float64
+        Symmetric non-negative affinity with positive degrees.
+    n_vectors : int
+        Number of eigenpairs wanted; ``min(n_vectors, n)`` are returned.
+
+    Returns
+    -------
+    eigenvalues : ndarray, shape (k,), float64
+        Ascending, clipped at 0 (the graph Laplacian is PSD; tiny negative round-off removed).
+    eigenvectors : ndarray, shape (n, k), float64
+        Generalized eigenvectors, ``D``-orthonormal (``x^T D x = 1``), deterministic sign.
+    """
+    A = _check_affinity(A, "A")
+    n = A.shape[0]
+    k = int(min(n_vectors, n))
+    if k < 1:
+        raise ValueError(f"n_vectors must be >= 1, got {n_vectors}")
+    degree = np.asarray(A.sum(axis=1)).ravel()
+    inv_sqrt_d = 1.0 / np.sqrt(degree)
+    Dh = sp.diags(inv_sqrt_d)
+    M = (Dh @ A @ Dh).tocsr()
+    M = 0.5 * (M + M.T)  # exact symmetry for the solver
+    L = (sp.identity(n, format="csr") - M).tocsc()
+    if n <= DENSE_SOLVER_MAX_NODES or k >= n - 1:
+        values, vectors = scipy.linalg.eigh(L.toarray(), subset_by_index=(0, k - 1))
+    else:
+        # Shift-invert Lanczos; SuperLU with a minimum-degree ordering of A^T + A (the matrix
+        # is symmetric), much less fill than the default COLAMD on these graphs.
+        shifted = (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
+        lu = spla.splu(
+            shifted,
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+        inverse = spla.LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
+        values, vectors = spla.eigsh(
+            L, k=k, sigma=_SHIFT, which="LM", v0=_start_vector(n), OPinv=inverse, tol=_EIGSH_TOL
+        )
+    order = np.argsort(values, kind="stable")
+    values = np.clip(values[order], 0.0, None)
+    vectors = vectors[:, order] * inv_sqrt_d[:, None]
+    return values, _fix_signs(vectors)
+
+
+def exact_ncuts(W: sp.spmatrix, n_vectors: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Normalized-cuts eigenvectors of the full affinity matrix (no downsampling).
+
+    Parameters
+    ----------
+    W : sparse matrix, shape (n, n), float64
+        Symmetric non-negative affinity (e.g. :func:`ncuts.intervening_contour_affinity`).
+    n_vectors : int, default 6
+        Number of eigenpairs, the trivial (constant, ``lambda = 0``) one included.
+
+    Returns
+    -------
+    eigenvalues : ndarray, shape (k,), float64
+        ``k = min(n_vectors, n)`` smallest generalized eigenvalues, ascending, >= 0.
+    eigenvectors : ndarray, shape (n, k), float64
+        Unit L2-norm columns (as the reference ``ncuts``), deterministic sign.
+    """
+    values, vectors = solve_generalized_ncuts(W, n_vectors)
+    norms = np.linalg.norm(vectors, axis=0)
+    norms[norms == 0] = 1.0
+    return values, vectors / norms
+
+
+@njit(cache=True)
+def _column_mean_cov(X):
+    """Column means (k,) and covariance (k, k) of X (n, k) in two passes."""
+    n, k = X.shape
+    mean = np.zeros(k)
+    for i in range(n):
+        for a in range(k):
+            mean[a] += X[i, a]
+    mean /= max(n, 1)
+    cov = np.zeros((k, k))
+    row = np.empty(k)
+    for i in range(n):
+        for a in range(k):
+            row[a] = X[i, a] - mean[a]
+        for a in range(k):
+            for b in range(a, k):
+                cov[a, b] += row[a] * row[b]
+    for a in range(k):
+        for b in range(a, k):
+            cov[a, b] /= max(n, 1)
+            cov[b, a] = cov[a, b]
+    return mean, cov
+
+
+@njit(cache=True)
+def _apply_affine(X, mean, transform):
+    """(X - mean) @ transform, row by row."""
+    n, k = X.shape
+    out = np.empty((n, k))
+    row = np.empty(k)
+    for i in range(n):
+        for a in range(k):
+            row[a] = X[i, a] - mean[a]
+        for b in range(k):
+            acc = 0.0
+            for a in range(k):
+                acc += row[a] * transform[a, b]
+            out[i, b] = acc
+    return out
+
+
+def whiten(X: np.ndarray) -> np.ndarray:
+    """Centre the columns and ZCA-whiten them, then scale to unit overall RMS.
+
+    Follows the release's ``whiten(X, 1, 0)`` (centre, no variance padding) with two documented
+    differences: the covariance uses all rows (the release uses a random subset of <= 1e5 rows),
+    and directions with (relative) variance below 1e-9 - the centred constant eigenvector, which
+    is pure round-off - get weight 0 instead of an exploding ``1/sqrt(0)``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, k), float
+
+    Returns
+    -------
+    X_white : ndarray, shape (n, k), float64
+        ``(X - mean) V diag(s) V^T / rms`` with ``C = V diag(d) V^T`` the covariance and
+        ``s = 1/sqrt(d)`` on non-null directions; ``rms`` makes the mean of squares 1.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D (n, k) array, got shape {X.shape}")
+    if X.size == 0:
+        return X.copy()
+    mean, cov = _column_mean_cov(X)
+    d, V = np.linalg.eigh(cov)
+    top = max(float(d.max()), np.finfo(float).tiny)
+    scale = np.zeros_like(d)
+    good = d > _NULL_VARIANCE * top
+    scale[good] = 1.0 / np.sqrt(d[good])
+    transform = (V * scale) @ V.T
+    # mean of squares of the output = trace(T^T C T) / k, known in closed form
+    mean_square = float(np.trace(transform.T @ cov @ transform)) / X.shape[1]
+    if mean_square > 0:
+        transform = transform / np.sqrt(mean_square)
+    return _apply_affine(X, mean, np.ascontiguousarray(transform))
+
+
+@njit(cache=True)
+def _select_columns(indptr, indices, data, column_map, n_kept):
+    """CSR of ``A[:, kept]`` where ``column_map[j]`` is the new index of column j or -1."""
+    n = indptr.shape[0] - 1
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        count = 0
+        for t in range(indptr[i], indptr[i + 1]):
+            if column_map[indices[t]] >= 0:
+                count += 1
+        out_ptr[i + 1] = out_ptr[i] + count
+    out_idx = np.empty(out_ptr[n], dtype=np.int32)
+    out_val = np.empty(out_ptr[n], dtype=np.float64)
+    for i in range(n):
+        pos = out_ptr[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            j = column_map[indices[t]]
+            if j >= 0:
+                out_idx[pos] = j
+                out_val[pos] = data[t]
+                pos += 1
+    return out_ptr, out_idx, out_val
+
+
+def _decimation_keep(shape: tuple[int, int], decimate: int) -> np.ndarray:
+    """Flat indices (row-major) of the pixels kept: row % d == d-1 and col % d == d-1."""
+    rows = np.arange(decimate - 1, shape[0], decimate)
+    cols = np.arange(decimate - 1, shape[1], decimate)
+    return (rows[:, None] * shape[1] + cols[None, :]).ravel()
+
+
+def effective_levels(shape: tuple[int, int], n_vectors: int, n_levels: int, decimate: int = 2) -> int:
+    """Number of decimation levels actually applied: at most ``n_levels``, and fewer when the
+    reduced grid would lose a whole dimension or have fewer than ``n_vectors + 1`` nodes."""
+    h, w = shape
+    levels = 0
+    while levels < n_levels:
+        nh, nw = h // decimate, w // decimate
+        if nh < 1 or nw < 1 or nh * nw < n_vectors + 1:
+            break
+        h, w = nh, nw
+        levels += 1
+    return levels
+
+
+def dncuts(
+    W: sp.spmatrix,
+    shape: tuple[int, int],
+    n_vectors: int = 6,
+    n_levels: int = 2,
+    decimate: int = 2,
+    return_info: bool = False,
+):
+    """Downsampled Normalized Cuts (MCG paper, Alg. 1).
+
+    Parameters
+    ----------
+    W : sparse matrix, shape (H*W, H*W), float64
+        Symmetric non-negative affinity over the pixels, row-major pixel order.
+    shape : (int, int)
+        Image size ``(H, W)``.
+    n_vectors : int, default 6
+        Eigenvectors wanted (trivial one included).
+    n_levels : int, default 2
+        Squaring-and-decimation steps (reduced automatically on tiny images, see
+        :func:`effective_levels`).
+    decimate : int, default 2
+        Decimation factor per level and axis.
+    return_info : bool, default False
+        Also return a dict with ``levels`` (applied), ``reduced_nodes`` and ``reduced_shape``.
+
+    Returns
+    -------
+    eigenvalues : ndarray, shape (k,), float64
+        Ascending, >= 0, eigenvalues of the reduced problem (not rescaled),
+        ``k = min(n_vectors, reduced nodes)``.
+    eigenvectors : ndarray, shape (H*W, k), float64
+        Upsampled and whitened (:func:`whiten`) eigenvectors; the first, trivial one is ~0
+        after centring.
+    info : dict, only if ``return_info``.
+    """
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
+    h, w = int(shape[0]), int(shape[1])
+    A = _check_affinity(W, "W")
+    if A.shape[0] != h * w:
+        raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
+    if n_vectors < 1 or n_levels < 0 or decimate < 2:
+        raise ValueError(
+            f"need n_vectors >= 1, n_levels >= 0, decimate >= 2; got {n_vectors}, {n_levels}, {decimate}"
+        )
+    levels = effective_levels((h, w), n_vectors, n_levels, decimate)
+    transfers = []
+    cur = (h, w)
+    for _ in range(levels):
+        keep = _decimation_keep(cur, decimate)
+        column_map = np.full(A.shape[0], -1, dtype=np.int64)
+        column_map[keep] = np.arange(keep.size)
+        ptr, idx, val = _select_columns(A.indptr, A.indices, A.data, column_map, keep.size)
+        B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
+        row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
+        C = sp.diags(1.0 / row_sum) @ B
+        A = (B.T.tocsr() @ C).tocsr()
+        A = 0.5 * (A + A.T)
+        A.sort_indices()
+        transfers.append(C.tocsr())
+        cur = (cur[0] // decimate, cur[1] // decimate)
+    values, vectors = solve_generalized_ncuts(A, n_vectors)
+    for C in reversed(transfers):
+        vectors = C @ vectors
+    vectors = _fix_signs(whiten(vectors))
+    if return_info:
+        return values, vectors, {"levels": levels, "reduced_nodes": A.shape[0], "reduced_shape": cur}
+    return values, vectors
