@@ -160,7 +160,7 @@ class CocoGroundTruth:
                 raise ValueError(f"{self.path}: annotation {ann.get('id')} of image "
                                  f"{image.file_name} has mask size {list(rle_size)}, the image "
                                  f"is {height}x{width}")
-            mask = mask_utils.decode(rle).astype(bool)
+            mask = np.ascontiguousarray(mask_utils.decode(rle), dtype=bool)
             if ann.get("iscrowd", 0):
                 crowd |= mask
                 n_crowd += 1

@@ -342,6 +342,12 @@ def _check_csr(superpixels: np.ndarray, leaf_indices: np.ndarray, leaf_offsets: 
             bad = low if low < 0 else high
             raise ValueError(f"{name}: leaf index {bad} out of range: the superpixel image has "
                              f"labels 0..{n_leaves - 1}")
+        # Fast path: leaves strictly increasing inside every proposal (as written by
+        # save_proposals) cannot repeat; otherwise sort (proposal, leaf) keys.
+        rises = np.diff(leaf_indices.astype(np.int64)) > 0
+        rises[leaf_offsets[1:-1] - 1] = True  # boundaries between proposals
+        if rises.all():
+            return _check_scores_length(scores, n, name)
         owner = np.repeat(np.arange(n, dtype=np.int64), steps)
         keys = owner * n_leaves + leaf_indices.astype(np.int64)
         sorted_keys = np.sort(keys)
@@ -350,6 +356,10 @@ def _check_csr(superpixels: np.ndarray, leaf_indices: np.ndarray, leaf_offsets: 
             key = int(sorted_keys[dup[0]])
             raise ValueError(f"{name}: proposal {key // n_leaves} lists leaf {key % n_leaves} "
                              f"more than once")
+    _check_scores_length(scores, n, name)
+
+
+def _check_scores_length(scores: np.ndarray, n: int, name: str) -> None:
     if scores.ndim != 1 or len(scores) != n:
         raise ValueError(f"{name}: scores has shape {scores.shape}, but leaf_offsets describe "
                          f"{n} proposals")

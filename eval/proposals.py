@@ -107,9 +107,10 @@ def overlaps_superpixels(proposals: Proposals, gt_masks: np.ndarray,
     sp = proposals.superpixels
     n_leaves = proposals.n_leaves
     flat = sp.ravel()
+    gt_flat = np.ascontiguousarray(gt_masks).reshape(len(gt_masks), flat.size)
     table = np.empty((len(gt_masks), n_leaves), dtype=np.float64)
-    for k, mask in enumerate(gt_masks):
-        table[k] = np.bincount(flat[mask.ravel()], minlength=n_leaves)
+    for k, mask in enumerate(gt_flat):
+        table[k] = np.bincount(flat[mask], minlength=n_leaves)
     if void is not None and void.any():
         leaf_area = np.bincount(flat[~void.ravel()], minlength=n_leaves)
     else:
@@ -739,11 +740,13 @@ _COLUMNS = [("N", None), ("mean #", None), ("ABO", ("masks", "abo")),
 
 
 def _table_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
-    header = [name for name, _ in _COLUMNS]
+    columns = [c for c in _COLUMNS
+               if c[1] is None or summary.get(c[1][0]) is not None]  # box-only: no mask columns
+    header = [name for name, _ in columns]
     rows = []
     for j, label in enumerate(summary["n_values"]):
         row = [label, f"{summary['mean_proposals'][j]:.1f}"]
-        for _, key in _COLUMNS[2:]:
+        for _, key in columns[2:]:
             block = summary.get(key[0])
             value = None if block is None else block[key[1]][j]
             row.append("-" if value is None or (isinstance(value, float) and math.isnan(value))

@@ -135,6 +135,12 @@ def test_corrupt_files_raise_naming_the_file(tmp_path, overrides, message):
     assert "bad_file.npz" in str(info.value)
 
 
+def test_unsorted_distinct_leaves_are_accepted(tmp_path):
+    path = _write(tmp_path / "unsorted.npz", leaf_indices=np.array([2, 0, 1, 0, 3], np.int32))
+    props = load_proposals(path)
+    assert np.array_equal(props.mask(0), np.isin(SUPERPIXELS, [0, 2]))
+
+
 def test_not_an_archive_and_missing_file(tmp_path):
     path = tmp_path / "garbage.npz"
     path.write_bytes(b"this is not a zip archive")

@@ -189,6 +189,14 @@ def test_size_mismatch_is_an_error_naming_the_image():
         evaluate_proposals(gt, [rle_of(square(0, 0, 2, (10, 10)))], image_name="img7")
 
 
+@pytest.mark.parametrize("form", FORMS)
+def test_image_without_instances(form):
+    ev = evaluate_proposals(np.zeros((0, H, W), bool), as_forms(square(2, 2)[None])[form])
+    assert ev.n_instances == 0 and ev.best_iou.shape == (0, 10)
+    assert summarize([ev, evaluate_proposals(square(2, 2)[None], square(2, 2)[None])])[
+        "masks"]["abo"][-1] == 1.0
+
+
 def test_empty_proposal_list_counts_zero():
     gt = np.stack([square(2, 2)])
     ev = evaluate_proposals(gt, np.zeros((0, H, W), bool))
