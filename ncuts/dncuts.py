@@ -23,8 +23,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-# Graphs up to this many nodes are solved with a dense symmetric eigensolver.
-DENSE_SOLVER_MAX_NODES = 1500
+# Graphs up to this many nodes are solved with a dense symmetric eigensolver (ARPACK needs
+# k < n and is faster from a few dozen nodes on).
+DENSE_SOLVER_MAX_NODES = 64
 # Shift used for the shift-invert Lanczos iteration on the (PSD, singular) normalized Laplacian.
 _SHIFT = -1e-6
 # ARPACK relative tolerance.
