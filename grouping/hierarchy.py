@@ -1,0 +1,685 @@
+"""Merge trees: the canonical representation of a hierarchy of regions (a UCM).
+
+A :class:`MergeTree` holds
+
+* ``leaves``: the finest partition, an ``HxW`` int32 label image with labels ``0..L-1``;
+* ``merges``: an ``(M, 2)`` int32 array, ``M = L - 1``; merge ``k`` joins the two regions
+  ``merges[k, 0] < merges[k, 1]`` into the new region ``L + k``;
+* ``heights``: an ``(M,)`` float64 array, non-decreasing, the UCM level of each merge.
+
+Region (node) ids run over ``0 .. 2L-2``: the leaves, then one new region per merge; the last
+one is the root (the whole image). Every region exists for the thresholds
+``start_ths[n] <= t < end_ths[n]``.
+
+Threshold semantics follow the BSDS / MCG convention ``bwlabel(ucm2 <= t)``: the partition at
+threshold ``t`` is obtained by applying every merge whose height is ``<= t``; the boundaries
+of that partition are exactly the ucm2 boundary elements whose value is ``> t``.
+
+The double-size "ucm2" grid (BSDS convention), shape ``(2H+1, 2W+1)``:
+
+* pixel ``(i, j)`` sits at ``(2i+1, 2j+1)`` and always holds 0;
+* the boundary element between horizontally adjacent pixels ``(i, j)`` and ``(i, j+1)`` is at
+  ``(2i+1, 2j+2)``, between vertically adjacent pixels ``(i, j)`` and ``(i+1, j)`` at
+  ``(2i+2, 2j+1)``; it holds the height of the merge that joins the two pixels' regions;
+* vertices ``(even, even)`` hold the maximum of their (up to 4) neighbouring boundary
+  elements; the frame elements (first/last row and column, odd positions) hold 0.
+
+Merges whose height is 0 are invisible in a ucm2; trees built from a ucm2 or by
+:func:`grouping.ucm.ucm_mean_pb` have all heights > 0.
+
+Several merges may share a height (a k-way merge in MCG's ``ucm2hier`` is k-1 binary merges
+here); their intermediate regions have ``start_ths == end_ths`` (zero lifetime). The
+*canonical* order of tied merges is Kruskal's order on the leaf adjacency graph, edges sorted
+by (height, smaller leaf id, larger leaf id); :meth:`MergeTree.from_ucm2` and
+:func:`grouping.ucm.ucm_mean_pb` always return canonical trees, so
+``MergeTree.from_ucm2(tree.to_ucm2()) == tree`` exactly for them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+from scipy import ndimage
+
+__all__ = [
+    "MergeTree",
+    "leaves_from_ucm2",
+    "leaf_adjacency",
+    "ucm2_vertices_from_elements",
+]
+
+_NPZ_FORMAT = "mcg.grouping.MergeTree/1"
+
+
+# ----------------------------------------------------------------------------------------
+# Numba kernels
+# ----------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _find(parent, x):
+    root = x
+    while parent[root] != root:
+        root = parent[root]
+    while parent[x] != root:  # path compression
+        nxt = parent[x]
+        parent[x] = root
+        x = nxt
+    return root
+
+
+@njit(cache=True)
+def _kruskal(n_leaves, edge_u, edge_v, edge_w):
+    """Single-linkage merge sequence of a weighted graph whose edges are already sorted.
+
+    Returns (merges (n_merges, 2) int32, heights (n_merges,) float64, n_merges).
+    """
+    uf = np.arange(n_leaves, dtype=np.int64)
+    node_of_root = np.arange(n_leaves, dtype=np.int64)
+    merges = np.empty((max(n_leaves - 1, 0), 2), dtype=np.int32)
+    heights = np.empty(max(n_leaves - 1, 0), dtype=np.float64)
+    k = 0
+    for e in range(edge_u.shape[0]):
+        if k == n_leaves - 1:
+            break
+        ru = _find(uf, edge_u[e])
+        rv = _find(uf, edge_v[e])
+        if ru == rv:
+            continue
+        a = node_of_root[ru]
+        b = node_of_root[rv]
+        if a > b:
+            a, b = b, a
+        merges[k, 0] = a
+        merges[k, 1] = b
+        heights[k] = edge_w[e]
+        uf[ru] = rv
+        node_of_root[rv] = n_leaves + k
+        k += 1
+    return merges, heights, k
+
+
+@njit(cache=True)
+def _build_lifting(parent):
+    """Depth and binary-lifting ancestor table of a tree whose parents have larger ids."""
+    n = parent.shape[0]
+    depth = np.zeros(n, dtype=np.int64)
+    for v in range(n - 1, -1, -1):
+        if parent[v] >= 0:
+            depth[v] = depth[parent[v]] + 1
+    max_depth = 0
+    for v in range(n):
+        if depth[v] > max_depth:
+            max_depth = depth[v]
+    levels = 1
+    while (1 << levels) <= max_depth:
+        levels += 1
+    up = np.empty((levels, n), dtype=np.int64)
+    for v in range(n):
+        up[0, v] = parent[v] if parent[v] >= 0 else v
+    for j in range(1, levels):
+        for v in range(n):
+            up[j, v] = up[j - 1, up[j - 1, v]]
+    return depth, up
+
+
+@njit(cache=True)
+def _lca(depth, up, a, b):
+    if depth[a] < depth[b]:
+        a, b = b, a
+    diff = depth[a] - depth[b]
+    j = 0
+    while diff > 0:
+        if diff & 1:
+            a = up[j, a]
+        diff >>= 1
+        j += 1
+    if a == b:
+        return a
+    for j in range(up.shape[0] - 1, -1, -1):
+        if up[j, a] != up[j, b]:
+            a = up[j, a]
+            b = up[j, b]
+    return up[0, a]
+
+
+@njit(cache=True)
+def _pair_heights(depth, up, node_height, qu, qv):
+    out = np.empty(qu.shape[0], dtype=np.float64)
+    for i in range(qu.shape[0]):
+        if qu[i] == qv[i]:
+            out[i] = 0.0
+        else:
+            out[i] = node_height[_lca(depth, up, qu[i], qv[i])]
+    return out
+
+
+@njit(cache=True)
+def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
+    """Write the LCA height of every pair of 4-adjacent pixels into the ucm2 grid."""
+    h, w = labels.shape
+    for i in range(h):
+        for j in range(w):
+            a = labels[i, j]
+            if j + 1 < w:
+                b = labels[i, j + 1]
+                if a != b:
+                    ucm2[2 * i + 1, 2 * j + 2] = node_height[_lca(depth, up, a, b)]
+            if i + 1 < h:
+                b = labels[i + 1, j]
+                if a != b:
+                    ucm2[2 * i + 2, 2 * j + 1] = node_height[_lca(depth, up, a, b)]
+
+
+@njit(cache=True)
+def _fill_vertices(ucm2):
+    """Vertices (even, even) = max of their 4-neighbouring boundary elements (in place)."""
+    rows, cols = ucm2.shape
+    for y in range(0, rows, 2):
+        for x in range(0, cols, 2):
+            m = 0.0
+            if y > 0 and ucm2[y - 1, x] > m:
+                m = ucm2[y - 1, x]
+            if y + 1 < rows and ucm2[y + 1, x] > m:
+                m = ucm2[y + 1, x]
+            if x > 0 and ucm2[y, x - 1] > m:
+                m = ucm2[y, x - 1]
+            if x + 1 < cols and ucm2[y, x + 1] > m:
+                m = ucm2[y, x + 1]
+            ucm2[y, x] = m
+
+
+@njit(cache=True)
+def _top_nodes(parent, n_leaves, n_applied):
+    """For every node, the region containing it after the first ``n_applied`` merges."""
+    n = parent.shape[0]
+    top = np.empty(n, dtype=np.int64)
+    limit = n_leaves + n_applied
+    for v in range(n - 1, -1, -1):
+        p = parent[v]
+        if v >= limit:
+            top[v] = -1  # does not exist yet
+        elif p < 0 or p >= limit:
+            top[v] = v
+        else:
+            top[v] = top[p]
+    return top
+
+
+# ----------------------------------------------------------------------------------------
+# Helpers shared with the other grouping modules
+# ----------------------------------------------------------------------------------------
+
+
+def ucm2_vertices_from_elements(ucm2: np.ndarray) -> np.ndarray:
+    """Set the vertices of a ucm2 grid to the max of their neighbouring elements (in place).
+
+    Parameters
+    ----------
+    ucm2 : (2H+1, 2W+1) float64 ndarray, modified in place.
+
+    Returns
+    -------
+    The same array.
+    """
+    _fill_vertices(ucm2)
+    return ucm2
+
+
+def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
+    """Finest partition of a double-size boundary map: pixels joined through zero elements.
+
+    Two 4-adjacent pixels belong to the same leaf when the boundary element between them is
+    exactly 0 (connected components of ``ucm2 <= 0`` on the pixel grid; vertices are ignored,
+    so regions never connect diagonally).
+
+    Parameters
+    ----------
+    ucm2 : (2H+1, 2W+1) float ndarray
+
+    Returns
+    -------
+    (H, W) int32 ndarray, labels ``0..L-1`` numbered in raster order of their first pixel.
+    """
+    free = ucm2 == 0
+    free[1::2, 1::2] = True  # pixels
+    free[0::2, 0::2] = False  # vertices never connect
+    lab2, _ = ndimage.label(free)  # 4-connectivity
+    # The first double-grid cell of a component in raster order is always one of its
+    # pixels, so the numbering is the raster order of first pixels.
+    return (lab2[1::2, 1::2] - 1).astype(np.int32)
+
+
+def leaf_adjacency(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique pairs of 4-adjacent different labels.
+
+    Parameters
+    ----------
+    labels : (H, W) integer ndarray, labels ``0..L-1``.
+
+    Returns
+    -------
+    u, v : (E,) int64 ndarrays with ``u < v``, sorted lexicographically.
+    """
+    labels = labels.astype(np.int64, copy=False)
+    n = int(labels.max()) + 1 if labels.size else 0
+    a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()])
+    b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()])
+    diff = a != b
+    a, b = a[diff], b[diff]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    codes = np.unique(lo * n + hi)
+    return codes // max(n, 1), codes % max(n, 1)
+
+
+def _ucm2_shape_check(ucm2) -> np.ndarray:
+    ucm2 = np.asarray(ucm2)
+    if ucm2.ndim != 2:
+        raise ValueError(f"ucm2 must be a 2-D array, got shape {ucm2.shape}")
+    rows, cols = ucm2.shape
+    if rows < 3 or cols < 3 or rows % 2 == 0 or cols % 2 == 0:
+        raise ValueError(
+            f"ucm2 must have shape (2H+1, 2W+1) with H, W >= 1 (odd sizes), got {ucm2.shape}"
+        )
+    if not np.issubdtype(ucm2.dtype, np.number) or np.issubdtype(ucm2.dtype, np.complexfloating):
+        raise ValueError(f"ucm2 must be real-valued, got dtype {ucm2.dtype}")
+    ucm2 = ucm2.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(ucm2)):
+        raise ValueError("ucm2 contains NaN or infinite values")
+    if np.any(ucm2 < 0):
+        raise ValueError("ucm2 contains negative values")
+    return ucm2
+
+
+# ----------------------------------------------------------------------------------------
+# The merge tree
+# ----------------------------------------------------------------------------------------
+
+
+class MergeTree:
+    """Binary merge tree over a leaf partition (the canonical hierarchy object).
+
+    Parameters
+    ----------
+    leaves : (H, W) integer ndarray
+        Finest partition, labels ``0..L-1`` (every label present). Stored as int32.
+    merges : (L-1, 2) integer ndarray
+        Merge ``k`` joins regions ``merges[k]`` (ids ``< L + k``, each region merged at most
+        once) into region ``L + k``. Stored as int32 with ``merges[k, 0] < merges[k, 1]``.
+    heights : (L-1,) float ndarray
+        Non-decreasing, finite, >= 0 merge heights. Stored as float64.
+
+    Raises
+    ------
+    ValueError
+        If any of the above conditions is violated.
+    """
+
+    def __init__(self, leaves, merges, heights):
+        leaves = np.asarray(leaves)
+        if leaves.ndim != 2 or leaves.shape[0] < 1 or leaves.shape[1] < 1:
+            raise ValueError(f"leaves must be a non-empty 2-D label image, got shape {leaves.shape}")
+        if not np.issubdtype(leaves.dtype, np.integer):
+            raise ValueError(f"leaves must hold integer labels, got dtype {leaves.dtype}")
+        if leaves.min() < 0:
+            raise ValueError("leaves contains negative labels")
+        n_leaves = int(leaves.max()) + 1
+        if n_leaves > np.iinfo(np.int32).max // 2:
+            raise ValueError(f"too many leaves ({n_leaves})")
+        counts = np.bincount(leaves.ravel().astype(np.int64), minlength=n_leaves)
+        if np.any(counts == 0):
+            missing = int(np.flatnonzero(counts == 0)[0])
+            raise ValueError(f"leaf labels must be 0..L-1 with every label present; {missing} is missing")
+        merges = np.asarray(merges)
+        heights = np.asarray(heights, dtype=np.float64)
+        if merges.size == 0:
+            merges = merges.reshape(0, 2)
+        if merges.ndim != 2 or merges.shape[1] != 2:
+            raise ValueError(f"merges must have shape (M, 2), got {merges.shape}")
+        if not np.issubdtype(merges.dtype, np.integer):
+            raise ValueError(f"merges must hold integer region ids, got dtype {merges.dtype}")
+        n_merges = merges.shape[0]
+        if n_merges != n_leaves - 1:
+            raise ValueError(
+                f"a merge tree over {n_leaves} leaves needs {n_leaves - 1} merges, got {n_merges}"
+            )
+        if heights.shape != (n_merges,):
+            raise ValueError(f"heights must have shape ({n_merges},), got {heights.shape}")
+        if not np.all(np.isfinite(heights)) or np.any(heights < 0):
+            raise ValueError("heights must be finite and >= 0")
+        if np.any(np.diff(heights) < 0):
+            raise ValueError("heights must be non-decreasing")
+        merges = np.sort(merges.astype(np.int64), axis=1)
+        new_ids = n_leaves + np.arange(n_merges)
+        if np.any(merges[:, 0] < 0) or np.any(merges[:, 1] >= new_ids) or np.any(
+            merges[:, 0] == merges[:, 1]
+        ):
+            raise ValueError("merge k must join two different existing regions (ids < L + k)")
+        parent = np.full(2 * n_leaves - 1, -1, dtype=np.int64)
+        flat = merges.ravel()
+        if np.any(np.bincount(flat, minlength=2 * n_leaves - 1) > 1):
+            raise ValueError("a region is merged more than once")
+        parent[flat] = np.repeat(new_ids, 2)
+        self.leaves = np.ascontiguousarray(leaves, dtype=np.int32)
+        self.merges = np.ascontiguousarray(merges, dtype=np.int32)
+        self.heights = np.ascontiguousarray(heights)
+        self._parent = parent
+        self._lifting = None
+
+    # -- basic properties ------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the leaf image."""
+        return self.leaves.shape
+
+    @property
+    def n_leaves(self) -> int:
+        """Number of leaves L."""
+        return self.merges.shape[0] + 1
+
+    @property
+    def n_merges(self) -> int:
+        """Number of merges, L - 1."""
+        return self.merges.shape[0]
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions (nodes) of the tree, 2L - 1."""
+        return 2 * self.n_leaves - 1
+
+    @property
+    def parents(self) -> np.ndarray:
+        """(2L-1,) int64: parent region id of every region, -1 for the root."""
+        return self._parent.copy()
+
+    @property
+    def node_heights(self) -> np.ndarray:
+        """(2L-1,) float64: height at which each region is created (0 for leaves)."""
+        return np.concatenate([np.zeros(self.n_leaves), self.heights])
+
+    @property
+    def start_ths(self) -> np.ndarray:
+        """(2L-1,) float64: threshold from which each region exists (0 for leaves)."""
+        return self.node_heights
+
+    @property
+    def end_ths(self) -> np.ndarray:
+        """(2L-1,) float64: threshold at which each region is merged away (inf for the root)."""
+        end = np.full(self.n_regions, np.inf)
+        has_parent = self._parent >= 0
+        end[has_parent] = self.heights[self._parent[has_parent] - self.n_leaves]
+        return end
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, MergeTree):
+            return NotImplemented
+        return (
+            np.array_equal(self.leaves, other.leaves)
+            and np.array_equal(self.merges, other.merges)
+            and np.array_equal(self.heights, other.heights)
+        )
+
+    def __repr__(self) -> str:
+        top = float(self.heights[-1]) if self.n_merges else 0.0
+        return f"MergeTree(shape={self.shape}, n_leaves={self.n_leaves}, max_height={top:.6g})"
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def _trusted(cls, leaves, merges, heights) -> "MergeTree":
+        """Build without validation (inputs produced by this package's kernels)."""
+        tree = cls.__new__(cls)
+        n_leaves = merges.shape[0] + 1
+        merges = np.ascontiguousarray(merges, dtype=np.int32)
+        parent = np.full(2 * n_leaves - 1, -1, dtype=np.int64)
+        parent[merges.ravel().astype(np.int64)] = np.repeat(
+            n_leaves + np.arange(merges.shape[0], dtype=np.int64), 2
+        )
+        tree.leaves = np.ascontiguousarray(leaves, dtype=np.int32)
+        tree.merges = merges
+        tree.heights = np.ascontiguousarray(heights, dtype=np.float64)
+        tree._parent = parent
+        tree._lifting = None
+        return tree
+
+    @classmethod
+    def from_leaf_graph(cls, leaves, edge_u, edge_v, edge_w, trusted: bool = False) -> "MergeTree":
+        """Canonical single-linkage (Kruskal) tree of a weighted leaf adjacency graph.
+
+        Edges are processed in order of (weight, min(u, v), max(u, v)); an edge joining two
+        different current regions becomes a merge at its weight.
+
+        Parameters
+        ----------
+        leaves : (H, W) integer ndarray, labels ``0..L-1``.
+        edge_u, edge_v : (E,) integer ndarrays of leaf ids.
+        edge_w : (E,) float ndarray of weights >= 0.
+
+        Raises
+        ------
+        ValueError
+            If the graph does not connect all the leaves.
+        """
+        leaves = np.asarray(leaves)
+        if leaves.ndim != 2 or leaves.size == 0 or not np.issubdtype(leaves.dtype, np.integer):
+            raise ValueError("leaves must be a non-empty 2-D integer label image")
+        n_leaves = int(leaves.max()) + 1
+        u = np.asarray(edge_u, dtype=np.int64)
+        v = np.asarray(edge_v, dtype=np.int64)
+        w = np.asarray(edge_w, dtype=np.float64)
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        order = np.lexsort((hi, lo, w))
+        merges, heights, k = _kruskal(n_leaves, lo[order], hi[order], w[order])
+        if k != n_leaves - 1:
+            raise ValueError(
+                f"the leaf adjacency graph is not connected ({n_leaves - k} components); "
+                "every leaf must touch another one"
+            )
+        if trusted:
+            return cls._trusted(leaves, merges, heights)
+        return cls(leaves, merges, heights)
+
+    @classmethod
+    def from_ucm2(cls, ucm2, strict: bool = True) -> "MergeTree":
+        """Merge tree of a double-size ultrametric contour map.
+
+        Leaves are the connected components of pixels joined through zero boundary elements
+        (numbered in raster order); two adjacent regions merge at the smallest value of the
+        boundary elements between them (single linkage), so ``segmentation_at(t)`` equals the
+        connected components of ``ucm2 <= t`` for every ``t`` -- for any non-negative map.
+
+        Parameters
+        ----------
+        ucm2 : (2H+1, 2W+1) float ndarray (e.g. a published BSDS ``ucm2``).
+        strict : bool
+            If True (default), also check that ``ucm2`` is a valid UCM in the BSDS convention
+            (closed contours, vertex = max of its elements, zero frame elements and pixels),
+            i.e. that ``to_ucm2()`` of the result reproduces it exactly; raise otherwise.
+
+        Raises
+        ------
+        ValueError
+            Bad shape or values, or (strict) not a valid ultrametric contour map.
+        """
+        ucm2 = _ucm2_shape_check(ucm2)
+        leaves = leaves_from_ucm2(ucm2)
+        n_leaves = int(leaves.max()) + 1
+        # Elements between horizontally / vertically adjacent pixels.
+        horiz = ucm2[1::2, 2:-1:2]  # (H, W-1)
+        vert = ucm2[2:-1:2, 1::2]  # (H-1, W)
+        a = np.concatenate([leaves[:, :-1].ravel(), leaves[:-1, :].ravel()]).astype(np.int64)
+        b = np.concatenate([leaves[:, 1:].ravel(), leaves[1:, :].ravel()]).astype(np.int64)
+        w = np.concatenate([horiz.ravel(), vert.ravel()])
+        inside = a == b
+        if strict and np.any(w[inside] > 0):
+            raise ValueError(
+                "not a valid ucm2: some boundary elements > 0 lie inside a region "
+                "(open contours); use strict=False to read it as bwlabel(ucm2 <= t)"
+            )
+        a, b, w = a[~inside], b[~inside], w[~inside]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        if n_leaves > 1:
+            # Per leaf pair keep the minimum weight.
+            codes = lo * n_leaves + hi
+            order = np.lexsort((w, codes))
+            codes, w = codes[order], w[order]
+            first = np.ones(codes.size, dtype=bool)
+            first[1:] = codes[1:] != codes[:-1]
+            codes, w = codes[first], w[first]
+            lo, hi = codes // n_leaves, codes % n_leaves
+        tree = cls.from_leaf_graph(leaves, lo, hi, w, trusted=True)
+        if strict and not np.array_equal(tree.to_ucm2(), ucm2):
+            raise ValueError(
+                "not a valid ucm2: it is not the ultrametric contour map of its own "
+                "hierarchy (check closed contours, vertex values = max of neighbouring "
+                "elements, zero frame elements and pixel cells); use strict=False to read it "
+                "as bwlabel(ucm2 <= t)"
+            )
+        return tree
+
+    @classmethod
+    def from_ucm(cls, ucm, strict: bool = True) -> "MergeTree":
+        """Not supported: an HxW ucm loses the elements between pixels; use ``from_ucm2``."""
+        raise ValueError(
+            "an HxW ucm does not determine the hierarchy; pass the double-size ucm2 to from_ucm2"
+        )
+
+    def canonical(self) -> "MergeTree":
+        """The canonical tree of the same hierarchy (tied merges in Kruskal order)."""
+        u, v = leaf_adjacency(self.leaves)
+        w = self.leaf_pair_heights(u, v)
+        return MergeTree.from_leaf_graph(self.leaves, u, v, w)
+
+    # -- queries ---------------------------------------------------------------------
+
+    def _lift(self):
+        if self._lifting is None:
+            self._lifting = _build_lifting(self._parent)
+        return self._lifting
+
+    def lca(self, a, b) -> np.ndarray:
+        """Lowest common ancestor (smallest region containing both) of region id arrays."""
+        depth, up = self._lift()
+        a = np.atleast_1d(np.asarray(a, dtype=np.int64))
+        b = np.atleast_1d(np.asarray(b, dtype=np.int64))
+        out = np.empty(a.shape[0], dtype=np.int64)
+        for i in range(a.shape[0]):
+            out[i] = _lca(depth, up, a[i], b[i])
+        return out
+
+    def leaf_pair_heights(self, u, v) -> np.ndarray:
+        """Ultrametric distance between region pairs: height of their lowest common ancestor.
+
+        Parameters
+        ----------
+        u, v : (N,) integer ndarrays of region ids.
+
+        Returns
+        -------
+        (N,) float64; 0 where ``u == v``.
+        """
+        depth, up = self._lift()
+        u = np.ascontiguousarray(u, dtype=np.int64)
+        v = np.ascontiguousarray(v, dtype=np.int64)
+        return _pair_heights(depth, up, self.node_heights, u, v)
+
+    def to_ucm2(self) -> np.ndarray:
+        """Double-size ultrametric contour map, shape (2H+1, 2W+1), float64 (module docs)."""
+        h, w = self.shape
+        ucm2 = np.zeros((2 * h + 1, 2 * w + 1), dtype=np.float64)
+        if self.n_merges:
+            depth, up = self._lift()
+            _fill_ucm2_elements(self.leaves, depth, up, self.node_heights, ucm2)
+            _fill_vertices(ucm2)
+        return ucm2
+
+    def to_ucm(self) -> np.ndarray:
+        """Image-size UCM, (H, W) float64: ``ucm2[2::2, 2::2]`` (BSDS ``ucm2(3:2:end,3:2:end)``).
+
+        Pixel ``(i, j)`` holds the vertex at its bottom-right corner, i.e. the strongest
+        boundary element touching that corner; the last row and column are frame vertices.
+        """
+        return self.to_ucm2()[2::2, 2::2].copy()
+
+    def node_ids_at(self, t: float) -> np.ndarray:
+        """Region id (0..2L-2) containing each leaf in the partition at threshold ``t``.
+
+        Returns
+        -------
+        (L,) int64.
+        """
+        n_applied = int(np.searchsorted(self.heights, float(t), side="right"))
+        return _top_nodes(self._parent, self.n_leaves, n_applied)[: self.n_leaves]
+
+    def _partition(self, n_applied: int) -> np.ndarray:
+        top = _top_nodes(self._parent, self.n_leaves, n_applied)[: self.n_leaves]
+        _, compact = np.unique(top, return_inverse=True)
+        return compact.astype(np.int32)[self.leaves]
+
+    def segmentation_at(self, t: float) -> np.ndarray:
+        """Partition at threshold ``t``: all merges with height ``<= t`` applied.
+
+        Equals the connected components of ``to_ucm2() <= t``.
+
+        Returns
+        -------
+        (H, W) int32 labels ``0..n-1``, numbered in increasing order of region id.
+        """
+        t = float(t)
+        if not np.isfinite(t):
+            raise ValueError(f"threshold must be finite, got {t}")
+        return self._partition(int(np.searchsorted(self.heights, t, side="right")))
+
+    def regions_at(self, k: int) -> np.ndarray:
+        """Partition with exactly ``k`` regions (the first ``L - k`` merges applied).
+
+        Returns
+        -------
+        (H, W) int32 labels ``0..k-1``, numbered in increasing order of region id.
+        """
+        k = int(k)
+        if not 1 <= k <= self.n_leaves:
+            raise ValueError(f"k must be in [1, {self.n_leaves}], got {k}")
+        return self._partition(self.n_leaves - k)
+
+    def leaf_sets(self) -> list[np.ndarray]:
+        """Leaves (sorted int64 arrays) of every region 0..2L-2."""
+        sets = [np.array([i], dtype=np.int64) for i in range(self.n_leaves)]
+        for a, b in self.merges:
+            sets.append(np.concatenate([sets[a], sets[b]]))
+            sets[-1].sort()
+        return sets
+
+    # -- resampling and I/O ----------------------------------------------------------
+
+    def resample(self, shape) -> "MergeTree":
+        """The hierarchy at another resolution; see :func:`grouping.resample.resample_tree`."""
+        from grouping.resample import resample_tree
+
+        return resample_tree(self, shape)
+
+    def save(self, path) -> None:
+        """Write the tree to a compressed ``.npz`` (leaves, merges, heights, format)."""
+        np.savez_compressed(
+            path, leaves=self.leaves, merges=self.merges, heights=self.heights,
+            format=np.array(_NPZ_FORMAT),
+        )
+
+    @classmethod
+    def load(cls, path) -> "MergeTree":
+        """Read a tree written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError, ValueError
+        """
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"merge tree file not found: {path}")
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"leaves", "merges", "heights"} - set(data.files)
+            if missing:
+                raise ValueError(f"{path} is not a merge tree file: missing {sorted(missing)}")
+            return cls(data["leaves"], data["merges"], data["heights"])
