@@ -331,7 +331,9 @@ def dncuts(
     values, vectors = solve_generalized_ncuts(A, n_vectors)
     for C in reversed(transfers):
         vectors = C @ vectors
-    vectors = _fix_signs(whiten(vectors))
+    # Signs were fixed on the reduced eigenvectors; upsampling and ZCA whitening are
+    # sign-equivariant, so the output is deterministic without another pass.
+    vectors = whiten(vectors)
     if return_info:
         return values, vectors, {"levels": levels, "reduced_nodes": A.shape[0], "reduced_shape": cur}
     return values, vectors
