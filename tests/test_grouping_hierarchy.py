@@ -1,0 +1,225 @@
+"""MergeTree: ucm2 conversions, thresholds, invariants, I/O (grouping/hierarchy.py)."""
+from __future__ import annotations
+
+import glob
+
+import numpy as np
+import pytest
+import scipy.io as sio
+from scipy import ndimage
+
+from conftest import shared_path
+from grouping.hierarchy import MergeTree, leaf_adjacency, leaves_from_ucm2
+
+# Hand-made 2x2 hierarchy: leaves 0 1 / 2 3; merge 0+1 at .2, 2+3 at .3, then all at .5.
+LEAVES_2X2 = np.array([[0, 1], [2, 3]])
+MERGES_2X2 = np.array([[0, 1], [2, 3], [4, 5]])
+HEIGHTS_2X2 = np.array([0.2, 0.3, 0.5])
+UCM2_2X2 = np.array(
+    [
+        [0.0, 0.0, 0.2, 0.0, 0.0],
+        [0.0, 0.0, 0.2, 0.0, 0.0],
+        [0.5, 0.5, 0.5, 0.5, 0.5],
+        [0.0, 0.0, 0.3, 0.0, 0.0],
+        [0.0, 0.0, 0.3, 0.0, 0.0],
+    ]
+)
+
+
+def _gpb_files(n):
+    folder = shared_path("bsds500", "gpb_ucm2", "val")
+    files = sorted(glob.glob(str(folder / "*.mat")))[:n]
+    if not files:
+        pytest.skip(f"no .mat files in {folder}")
+    return files
+
+
+def _check_ultrametric(tree: MergeTree, thresholds):
+    """Nested partitions and closed contours at each threshold, against the tree's ucm2."""
+    ucm2 = tree.to_ucm2()
+    horiz = ucm2[1::2, 2:-1:2]
+    vert = ucm2[2:-1:2, 1::2]
+    previous = None
+    for t in sorted(thresholds):
+        seg = tree.segmentation_at(t)
+        # closed contours: element > t  <=>  the two pixels are in different regions
+        np.testing.assert_array_equal(horiz > t, seg[:, :-1] != seg[:, 1:])
+        np.testing.assert_array_equal(vert > t, seg[:-1, :] != seg[1:, :])
+        # regions are the connected components of ucm2 <= t
+        free = ucm2 <= t
+        free[0::2, 0::2] = False
+        free[1::2, 1::2] = True
+        n_cc = ndimage.label(free)[1]
+        assert n_cc == seg.max() + 1
+        if previous is not None:  # nested: every old region inside one new region
+            pairs = np.unique(previous.astype(np.int64) * (seg.max() + 1) + seg)
+            assert pairs.size == previous.max() + 1
+        previous = seg
+
+
+def test_hand_made_2x2_to_ucm2_and_back():
+    tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+    np.testing.assert_array_equal(tree.to_ucm2(), UCM2_2X2)
+    np.testing.assert_array_equal(tree.to_ucm(), UCM2_2X2[2::2, 2::2])
+    back = MergeTree.from_ucm2(UCM2_2X2)
+    assert back == tree
+    assert tree.n_leaves == 4 and tree.n_merges == 3 and tree.n_regions == 7
+
+
+def test_hand_made_2x2_thresholds():
+    tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+    np.testing.assert_array_equal(tree.segmentation_at(0.0), [[0, 1], [2, 3]])
+    # regions at .25: node 2, node 3, node 4 (= leaves 0+1), labelled in id order
+    np.testing.assert_array_equal(tree.segmentation_at(0.25), [[2, 2], [0, 1]])
+    np.testing.assert_array_equal(tree.segmentation_at(0.3), [[0, 0], [1, 1]])
+    np.testing.assert_array_equal(tree.segmentation_at(0.5), [[0, 0], [0, 0]])
+    np.testing.assert_array_equal(tree.node_ids_at(0.3), [4, 4, 5, 5])
+    for k in range(1, 5):
+        assert tree.regions_at(k).max() + 1 == k
+    np.testing.assert_array_equal(tree.start_ths, [0, 0, 0, 0, 0.2, 0.3, 0.5])
+    np.testing.assert_array_equal(tree.end_ths, [0.2, 0.2, 0.3, 0.3, 0.5, 0.5, np.inf])
+    np.testing.assert_array_equal(tree.parents, [4, 4, 5, 5, 6, 6, -1])
+    assert [list(s) for s in tree.leaf_sets()][4:] == [[0, 1], [2, 3], [0, 1, 2, 3]]
+    np.testing.assert_array_equal(
+        tree.leaf_pair_heights([0, 0, 1, 2, 3], [1, 3, 2, 3, 3]), [0.2, 0.5, 0.5, 0.3, 0.0]
+    )
+
+
+def test_hand_made_3x3_chain_from_ucm2():
+    # three vertical stripes: a | b | c; a-b boundary at .7, b-c at .4
+    ucm2 = np.zeros((7, 7))
+    ucm2[1:6, 2] = 0.7
+    ucm2[1:6, 4] = 0.4
+    ucm2[0, 2] = ucm2[6, 2] = 0.7
+    ucm2[0, 4] = ucm2[6, 4] = 0.4
+    tree = MergeTree.from_ucm2(ucm2)
+    np.testing.assert_array_equal(tree.leaves, [[0, 1, 2]] * 3)
+    np.testing.assert_array_equal(tree.merges, [[1, 2], [0, 3]])
+    np.testing.assert_array_equal(tree.heights, [0.4, 0.7])
+    np.testing.assert_array_equal(tree.to_ucm2(), ucm2)
+
+
+def test_flat_image_gives_one_region():
+    tree = MergeTree.from_ucm2(np.zeros((9, 13)))
+    assert tree.n_leaves == 1 and tree.n_merges == 0
+    np.testing.assert_array_equal(tree.leaves, np.zeros((4, 6)))
+    np.testing.assert_array_equal(tree.to_ucm2(), np.zeros((9, 13)))
+    np.testing.assert_array_equal(tree.segmentation_at(0.5), np.zeros((4, 6)))
+    np.testing.assert_array_equal(tree.regions_at(1), np.zeros((4, 6)))
+    np.testing.assert_array_equal(tree.end_ths, [np.inf])
+    assert tree.resample((7, 3)).n_leaves == 1
+
+
+def test_random_trees_roundtrip_and_invariants():
+    rng = np.random.default_rng(3)
+    for trial in range(5):
+        # random 4-connected leaves: components of a random coarse label image
+        coarse = rng.integers(0, 4, size=(9, 11))
+        leaves = ndimage.zoom(coarse, 2, order=0)
+        comp = np.zeros_like(leaves)
+        n = 0
+        for value in range(4):
+            lab, k = ndimage.label(leaves == value)
+            comp[lab > 0] = lab[lab > 0] + n - 1
+            n += k
+        # renumber in raster order of first pixel, as from_ucm2 does
+        _, first = np.unique(comp.ravel(), return_index=True)
+        order = np.argsort(first)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        leaves = rank[comp]
+        u, v = leaf_adjacency(leaves)
+        w = rng.permutation(u.size) + 1.0  # distinct weights -> no ties
+        tree = MergeTree.from_leaf_graph(leaves, u, v, w / w.max())
+        assert tree.n_merges == tree.n_leaves - 1
+        assert np.all(np.diff(tree.heights) >= 0)
+        back = MergeTree.from_ucm2(tree.to_ucm2())
+        assert back == tree
+        _check_ultrametric(tree, np.concatenate([[0.0], tree.heights, tree.heights - 1e-9]))
+        # each merge reduces the number of regions by one
+        for k in range(tree.n_merges + 1):
+            assert tree.regions_at(tree.n_leaves - k).max() + 1 == tree.n_leaves - k
+        for i, h in enumerate(tree.heights):
+            assert tree.segmentation_at(h).max() + 1 == tree.n_leaves - (i + 1)
+
+
+def test_lca_heights_against_leaf_sets():
+    tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+    sets = tree.leaf_sets()
+    heights = tree.node_heights
+    for a in range(4):
+        for b in range(4):
+            containing = [n for n, s in enumerate(sets) if a in s and b in s]
+            expected = min(heights[n] for n in containing)
+            assert tree.leaf_pair_heights([a], [b])[0] == expected
+
+
+def test_published_gpb_ucm2_roundtrip_exact():
+    for path in _gpb_files(3):
+        ucm2 = sio.loadmat(path)["ucm2"]
+        tree = MergeTree.from_ucm2(ucm2)
+        assert tree.to_ucm2().dtype == np.float64
+        np.testing.assert_array_equal(tree.to_ucm2(), ucm2)
+        assert MergeTree.from_ucm2(tree.to_ucm2()) == tree
+        assert tree.n_leaves == int(leaves_from_ucm2(ucm2).max()) + 1
+        assert np.all(tree.heights > 0)
+
+
+def test_published_gpb_ucm2_is_ultrametric():
+    ucm2 = sio.loadmat(_gpb_files(1)[0])["ucm2"]
+    tree = MergeTree.from_ucm2(ucm2)
+    levels = np.unique(tree.heights)
+    picks = levels[np.linspace(0, levels.size - 1, 12).astype(int)]
+    _check_ultrametric(tree, np.concatenate([[0.0], picks, picks - 1e-12]))
+
+
+def test_save_load_roundtrip(tmp_path):
+    tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+    path = tmp_path / "tree.npz"
+    tree.save(path)
+    loaded = MergeTree.load(path)
+    assert loaded == tree
+    with pytest.raises(FileNotFoundError, match="not found"):
+        MergeTree.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "bad.npz", leaves=LEAVES_2X2)
+    with pytest.raises(ValueError, match="missing"):
+        MergeTree.load(tmp_path / "bad.npz")
+
+
+def test_invalid_inputs_raise():
+    with pytest.raises(ValueError, match="more than once"):
+        MergeTree(LEAVES_2X2, [[0, 1], [0, 2], [4, 5]], HEIGHTS_2X2)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        MergeTree(LEAVES_2X2, MERGES_2X2, [0.3, 0.2, 0.5])
+    with pytest.raises(ValueError, match="needs 3 merges"):
+        MergeTree(LEAVES_2X2, MERGES_2X2[:2], HEIGHTS_2X2[:2])
+    with pytest.raises(ValueError, match="missing"):
+        MergeTree([[0, 2]], [[0, 2]], [0.1])
+    with pytest.raises(ValueError, match="existing regions"):
+        MergeTree(LEAVES_2X2, [[0, 5], [2, 3], [4, 1]], HEIGHTS_2X2)
+    with pytest.raises(ValueError, match="odd sizes"):
+        MergeTree.from_ucm2(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        MergeTree.from_ucm2(np.full((3, 3), np.nan))
+    tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+    with pytest.raises(ValueError, match="k must be"):
+        tree.regions_at(0)
+    with pytest.raises(ValueError, match="shape"):
+        tree.resample((0, 3))
+
+
+def test_open_contour_rejected_unless_not_strict():
+    ucm2 = np.zeros((7, 7))
+    ucm2[1:4, 2] = 0.5  # a dangling contour: does not separate anything
+    ucm2[0, 2] = ucm2[2, 2] = ucm2[4, 2] = 0.5
+    with pytest.raises(ValueError, match="not a valid ucm2"):
+        MergeTree.from_ucm2(ucm2)
+    tree = MergeTree.from_ucm2(ucm2, strict=False)
+    assert tree.n_leaves == 1
+    bad_vertex = UCM2_2X2.copy()
+    bad_vertex[2, 2] = 0.7
+    with pytest.raises(ValueError, match="not a valid ucm2"):
+        MergeTree.from_ucm2(bad_vertex)
+    # non-strict reading = connected components of ucm2 <= t (single linkage)
+    loose = MergeTree.from_ucm2(bad_vertex, strict=False)
+    assert loose == MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
