@@ -220,7 +220,8 @@ class BsdsGroundTruth:
         try:
             data = scipy.io.loadmat(path)
             cell = data["groundTruth"]
-            segs = [np.asarray(cell.flat[i]["Segmentation"][0, 0]) for i in range(cell.size)]
+            segs = [np.ascontiguousarray(cell.flat[i]["Segmentation"][0, 0])
+                    for i in range(cell.size)]
         except (KeyError, IndexError, ValueError, TypeError, OSError) as error:
             raise ValueError(f"{path}: not a BSDS groundTruth file (cell 'groundTruth' of "
                              f"structs with 'Segmentation'): {error}") from None
@@ -243,14 +244,13 @@ class BsdsGroundTruth:
         segs = self._segmentations(str(image.image_id))
         masks, ids = [], []
         for human, seg in enumerate(segs):
-            for label in np.unique(seg):
-                if label <= 0:
-                    continue  # 0 would be unlabelled pixels: not a region
-                masks.append(seg == label)
-                ids.append(human * 100000 + int(label))
+            labels = np.unique(seg)
+            labels = labels[labels > 0]  # 0 would be unlabelled pixels: not a region
+            masks.append(seg[None, :, :] == labels[:, None, None])
+            ids.extend(human * 100000 + int(label) for label in labels)
         height, width = segs[0].shape
-        stacked = np.stack(masks) if masks else np.zeros((0, height, width), dtype=bool)
-        return ImageInstances(image, stacked, np.ones(len(masks), dtype=np.int64),
+        stacked = np.concatenate(masks) if masks else np.zeros((0, height, width), dtype=bool)
+        return ImageInstances(image, stacked, np.ones(len(ids), dtype=np.int64),
                               np.asarray(ids, dtype=np.int64),
                               np.zeros((height, width), dtype=bool))
 

@@ -62,7 +62,7 @@ import numpy as np
 
 from eval.coco_io import (BsdsGroundTruth, CocoGroundTruth, GroundTruthImage, ImageInstances,
                           load_ground_truth, match_images)
-from eval.proposal_format import Proposals, load_proposals, mask_box
+from eval.proposal_format import Proposals, load_proposals
 
 N_VALUES: tuple[int | None, ...] = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, None)
 """Proposal budgets; ``None`` means all proposals of the image."""
@@ -81,8 +81,18 @@ def n_label(n: int | None) -> str:
 
 # ---------------------------------------------------------------------------- overlaps
 def _instance_boxes(gt_masks: np.ndarray) -> np.ndarray:
-    """Tight exclusive boxes (K, 4) float64 of instance masks."""
-    return np.array([mask_box(m) for m in gt_masks], dtype=np.float64).reshape(-1, 4)
+    """Tight exclusive boxes (K, 4) float64 of instance masks (zeros for empty masks)."""
+    k, height, width = gt_masks.shape
+    rows = gt_masks.any(axis=2)
+    cols = gt_masks.any(axis=1)
+    boxes = np.zeros((k, 4), dtype=np.float64)
+    present = rows.any(axis=1)
+    boxes[:, 0] = np.argmax(cols, axis=1)
+    boxes[:, 1] = np.argmax(rows, axis=1)
+    boxes[:, 2] = width - np.argmax(cols[:, ::-1], axis=1)
+    boxes[:, 3] = height - np.argmax(rows[:, ::-1], axis=1)
+    boxes[~present] = 0
+    return boxes
 
 
 def overlaps_superpixels(proposals: Proposals, gt_masks: np.ndarray,
@@ -323,7 +333,7 @@ def evaluate_proposals(gt_masks: np.ndarray, proposals=None, *, boxes: np.ndarra
     """
     from pycocotools import mask as mask_utils
 
-    gt_masks = np.asarray(gt_masks, dtype=bool)
+    gt_masks = np.ascontiguousarray(gt_masks, dtype=bool)
     if gt_masks.ndim != 3:
         raise ValueError(f"{image_name}: gt_masks must have shape (K, H, W), got {gt_masks.shape}")
     k, height, width = gt_masks.shape
@@ -332,7 +342,7 @@ def evaluate_proposals(gt_masks: np.ndarray, proposals=None, *, boxes: np.ndarra
                     else np.asarray(category_ids, dtype=np.int64).reshape(k))
     instance_ids = (np.arange(k, dtype=np.int64) if instance_ids is None
                     else np.asarray(instance_ids, dtype=np.int64).reshape(k))
-    gt_areas = gt_masks.sum(axis=(1, 2)).astype(np.int64)
+    gt_areas = np.count_nonzero(gt_masks.reshape(k, height * width), axis=1).astype(np.int64)
     if void is not None:
         void = np.asarray(void, dtype=bool)
         if void.shape != (height, width):
@@ -391,7 +401,8 @@ def _no_proposals(instances: ImageInstances, n_values: tuple, status: str,
     """Evaluation of an image that has no proposals: every overlap is zero."""
     k = instances.n_instances
     m = len(n_values)
-    gt_areas = instances.masks.sum(axis=(1, 2)).astype(np.int64)
+    gt_areas = np.count_nonzero(instances.masks.reshape(k, -1) if k else
+                                np.zeros((0, 1), bool), axis=1).astype(np.int64)
     zeros = np.zeros((k, m), dtype=np.float64)
     return ImageEvaluation(
         instances.image.file_name, instances.category_ids, instances.instance_ids, gt_areas, 0,
