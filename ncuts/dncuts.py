@@ -34,7 +34,30 @@ _EIGSH_TOL = 1e-8
 _NULL_VARIANCE = 1e-9
 
 
-def _check_affinity(W, name: str = "W") -> sp.csr_matrix:
+@njit(cache=True)
+def _csr_asymmetry(indptr, indices, data):
+    """Largest |W[i,j] - W[j,i]| of a CSR matrix with sorted indices (missing entries are 0)."""
+    n = indptr.shape[0] - 1
+    worst = 0.0
+    for i in range(n):
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            lo = indptr[j]
+            hi = indptr[j + 1]
+            while lo < hi:  # binary search for column i in row j
+                mid = (lo + hi) // 2
+                if indices[mid] < i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            other = data[lo] if lo < indptr[j + 1] and indices[lo] == i else 0.0
+            diff = abs(data[t] - other)
+            if diff > worst:
+                worst = diff
+    return worst
+
+
+def _check_affinity(W, name: str = "W", check_symmetry: bool = True) -> sp.csr_matrix:
     if not sp.issparse(W):
         W = sp.csr_matrix(np.asarray(W, dtype=np.float64))
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
@@ -46,6 +69,12 @@ def _check_affinity(W, name: str = "W") -> sp.csr_matrix:
         raise ValueError(f"{name} contains NaN or infinite values")
     if W.nnz and W.data.min() < 0:
         raise ValueError(f"{name} must be non-negative, its minimum is {W.data.min():g}")
+    if check_symmetry and W.nnz:
+        W.sum_duplicates()
+        W.sort_indices()
+        asym = _csr_asymmetry(W.indptr, W.indices, W.data)
+        if asym > 1e-9 * np.abs(W.data).max():
+            raise ValueError(f"{name} must be symmetric (largest |W - W^T| entry is {asym:g})")
     degree = np.asarray(W.sum(axis=1)).ravel()
     if np.any(degree <= 0):
         raise ValueError(
@@ -70,7 +99,9 @@ def _start_vector(n: int) -> np.ndarray:
     return np.random.default_rng(12345).uniform(0.5, 1.5, size=n)
 
 
-def solve_generalized_ncuts(A: sp.spmatrix, n_vectors: int) -> tuple[np.ndarray, np.ndarray]:
+def solve_generalized_ncuts(
+    A: sp.spmatrix, n_vectors: int, check_symmetry: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Smallest eigenpairs of ``(D - A) x = lambda D x``.
 
     Parameters
@@ -79,6 +110,8 @@ def solve_generalized_ncuts(A: sp.spmatrix, n_vectors: int) -> tuple[np.ndarray,
         Symmetric non-negative affinity with positive degrees.
     n_vectors : int
         Number of eigenpairs wanted; ``min(n_vectors, n)`` are returned.
+    check_symmetry : bool, default True
+        Raise ValueError on an asymmetric ``A`` (skipped for matrices symmetric by construction).
 
     Returns
     -------
@@ -87,7 +120,7 @@ def solve_generalized_ncuts(A: sp.spmatrix, n_vectors: int) -> tuple[np.ndarray,
     eigenvectors : ndarray, shape (n, k), float64
         Generalized eigenvectors, ``D``-orthonormal (``x^T D x = 1``), deterministic sign.
     """
-    A = _check_affinity(A, "A")
+    A = _check_affinity(A, "A", check_symmetry=check_symmetry)
     n = A.shape[0]
     k = int(min(n_vectors, n))
     if k < 1:
@@ -136,6 +169,12 @@ def exact_ncuts(W: sp.spmatrix, n_vectors: int = 6) -> tuple[np.ndarray, np.ndar
         ``k = min(n_vectors, n)`` smallest generalized eigenvalues, ascending, >= 0.
     eigenvectors : ndarray, shape (n, k), float64
         Unit L2-norm columns (as the reference ``ncuts``), deterministic sign.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not square, has NaN/inf or negative entries, is asymmetric, or has a node
+        of zero degree.
     """
     values, vectors = solve_generalized_ncuts(W, n_vectors)
     norms = np.linalg.norm(vectors, axis=0)
@@ -301,6 +340,11 @@ def dncuts(
         Upsampled and whitened (:func:`whiten`) eigenvectors; the first, trivial one is ~0
         after centring.
     info : dict, only if ``return_info``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``W`` (see :func:`exact_ncuts`), ``shape`` not matching ``W``, bad parameters.
     """
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
@@ -328,7 +372,7 @@ def dncuts(
         A.sort_indices()
         transfers.append(C.tocsr())
         cur = (cur[0] // decimate, cur[1] // decimate)
-    values, vectors = solve_generalized_ncuts(A, n_vectors)
+    values, vectors = solve_generalized_ncuts(A, n_vectors, check_symmetry=False)  # checked above
     for C in reversed(transfers):
         vectors = C @ vectors
     # Signs were fixed on the reduced eigenvectors; upsampling and ZCA whitening are

@@ -177,3 +177,8 @@ def test_bad_inputs_raise():
         exact_ncuts(sp.csr_matrix(np.zeros((3, 3))))
     with pytest.raises(ValueError, match="non-negative"):
         exact_ncuts(sp.csr_matrix(-np.eye(3)))
+    asym = sp.csr_matrix(np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.2], [0.0, 0.2, 1.0]]))
+    with pytest.raises(ValueError, match="symmetric"):
+        exact_ncuts(asym)
+    with pytest.raises(ValueError, match="symmetric"):
+        dncuts(asym, (1, 3))
