@@ -207,6 +207,27 @@ def _top_nodes(parent, n_leaves, n_applied):
     return top
 
 
+@njit(cache=True)
+def _leaf_ranges(merges, n_leaves):
+    """DFS leaf order in which every region's leaves are contiguous: (order, begin, size)."""
+    n_merges = merges.shape[0]
+    n = n_leaves + n_merges
+    size = np.ones(n, dtype=np.int64)
+    for k in range(n_merges):
+        size[n_leaves + k] = size[merges[k, 0]] + size[merges[k, 1]]
+    begin = np.zeros(n, dtype=np.int64)
+    for k in range(n_merges - 1, -1, -1):
+        node = n_leaves + k
+        a = merges[k, 0]
+        b = merges[k, 1]
+        begin[a] = begin[node]
+        begin[b] = begin[node] + size[a]
+    order = np.empty(n_leaves, dtype=np.int64)
+    for leaf in range(n_leaves):
+        order[begin[leaf]] = leaf
+    return order, begin, size
+
+
 # ----------------------------------------------------------------------------------------
 # Helpers shared with the other grouping modules
 # ----------------------------------------------------------------------------------------
@@ -644,13 +665,34 @@ class MergeTree:
             raise ValueError(f"k must be in [1, {self.n_leaves}], got {k}")
         return self._partition(self.n_leaves - k)
 
+    def leaf_ranges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Compact description of the leaves of every region.
+
+        Returns
+        -------
+        order : (L,) int64, a permutation of the leaves (depth-first, first child first);
+        begin, end : (2L-1,) int64 -- the leaves of region ``n`` are
+            ``order[begin[n]:end[n]]`` (contiguous for every region).
+        """
+        order, begin, size = _leaf_ranges(self.merges.astype(np.int64), self.n_leaves)
+        return order, begin, begin + size
+
     def leaf_sets(self) -> list[np.ndarray]:
-        """Leaves (sorted int64 arrays) of every region 0..2L-2."""
-        sets = [np.array([i], dtype=np.int64) for i in range(self.n_leaves)]
-        for a, b in self.merges:
-            sets.append(np.concatenate([sets[a], sets[b]]))
-            sets[-1].sort()
-        return sets
+        """Leaves (sorted int64 arrays) of every region 0..2L-2.
+
+        Memory is the sum of all region sizes (quadratic for chain-like trees); prefer
+        :meth:`leaf_ranges` for large trees.
+        """
+        order, begin, end = self.leaf_ranges()
+        return [np.sort(order[b:e]) for b, e in zip(begin, end)]
+
+    def region_areas(self) -> np.ndarray:
+        """(2L-1,) int64: number of pixels of every region."""
+        area = np.zeros(self.n_regions, dtype=np.int64)
+        area[: self.n_leaves] = np.bincount(self.leaves.ravel(), minlength=self.n_leaves)
+        for k, (a, b) in enumerate(self.merges):
+            area[self.n_leaves + k] = area[a] + area[b]
+        return area
 
     # -- resampling and I/O ----------------------------------------------------------
 

@@ -80,6 +80,7 @@ def test_hand_made_2x2_thresholds():
     np.testing.assert_array_equal(tree.end_ths, [0.2, 0.2, 0.3, 0.3, 0.5, 0.5, np.inf])
     np.testing.assert_array_equal(tree.parents, [4, 4, 5, 5, 6, 6, -1])
     assert [list(s) for s in tree.leaf_sets()][4:] == [[0, 1], [2, 3], [0, 1, 2, 3]]
+    np.testing.assert_array_equal(tree.region_areas(), [1, 1, 1, 1, 2, 2, 4])
     np.testing.assert_array_equal(
         tree.leaf_pair_heights([0, 0, 1, 2, 3], [1, 3, 2, 3, 3]), [0.2, 0.5, 0.5, 0.3, 0.0]
     )
@@ -141,6 +142,21 @@ def test_random_trees_roundtrip_and_invariants():
             assert tree.regions_at(tree.n_leaves - k).max() + 1 == tree.n_leaves - k
         for i, h in enumerate(tree.heights):
             assert tree.segmentation_at(h).max() + 1 == tree.n_leaves - (i + 1)
+
+
+def test_leaf_ranges_are_contiguous_region_members():
+    rng = np.random.default_rng(11)
+    leaves = np.arange(30).reshape(5, 6)
+    u, v = leaf_adjacency(leaves)
+    tree = MergeTree.from_leaf_graph(leaves, u, v, rng.random(u.size))
+    order, begin, end = tree.leaf_ranges()
+    assert sorted(order) == list(range(30))
+    members = [{i} for i in range(30)]
+    for a, b in tree.merges:
+        members.append(members[a] | members[b])
+    for node in range(tree.n_regions):
+        assert set(order[begin[node]:end[node]]) == members[node]
+    np.testing.assert_array_equal(tree.region_areas(), [len(m) for m in members])
 
 
 def test_lca_heights_against_leaf_sets():
