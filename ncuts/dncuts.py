@@ -153,7 +153,9 @@ def solve_generalized_ncuts(
     return values, _fix_signs(vectors)
 
 
-def exact_ncuts(W: sp.spmatrix, n_vectors: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def exact_ncuts(
+    W: sp.spmatrix, n_vectors: int = 6, check_symmetry: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Normalized-cuts eigenvectors of the full affinity matrix (no downsampling).
 
     Parameters
@@ -162,6 +164,8 @@ def exact_ncuts(W: sp.spmatrix, n_vectors: int = 6) -> tuple[np.ndarray, np.ndar
         Symmetric non-negative affinity (e.g. :func:`ncuts.intervening_contour_affinity`).
     n_vectors : int, default 6
         Number of eigenpairs, the trivial (constant, ``lambda = 0``) one included.
+    check_symmetry : bool, default True
+        Verify that ``W`` is symmetric (skip only for matrices symmetric by construction).
 
     Returns
     -------
@@ -176,7 +180,7 @@ def exact_ncuts(W: sp.spmatrix, n_vectors: int = 6) -> tuple[np.ndarray, np.ndar
         If ``W`` is not square, has NaN/inf or negative entries, is asymmetric, or has a node
         of zero degree.
     """
-    values, vectors = solve_generalized_ncuts(W, n_vectors)
+    values, vectors = solve_generalized_ncuts(W, n_vectors, check_symmetry=check_symmetry)
     norms = np.linalg.norm(vectors, axis=0)
     norms[norms == 0] = 1.0
     return values, vectors / norms
@@ -312,6 +316,7 @@ def dncuts(
     n_levels: int = 2,
     decimate: int = 2,
     return_info: bool = False,
+    check_symmetry: bool = True,
 ):
     """Downsampled Normalized Cuts (MCG paper, Alg. 1).
 
@@ -330,6 +335,8 @@ def dncuts(
         Decimation factor per level and axis.
     return_info : bool, default False
         Also return a dict with ``levels`` (applied), ``reduced_nodes`` and ``reduced_shape``.
+    check_symmetry : bool, default True
+        Verify that ``W`` is symmetric (skip only for matrices symmetric by construction).
 
     Returns
     -------
@@ -349,7 +356,7 @@ def dncuts(
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
     h, w = int(shape[0]), int(shape[1])
-    A = _check_affinity(W, "W")
+    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
     if A.shape[0] != h * w:
         raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
     if n_vectors < 1 or n_levels < 0 or decimate < 2:

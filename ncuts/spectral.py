@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import njit
 
 from .affinity import check_double_size_map, intervening_contour_affinity
 from .dncuts import dncuts, exact_ncuts
@@ -59,11 +60,34 @@ def vector_boundary_gradient(image: np.ndarray) -> np.ndarray:
         bdry[2:-2:2, 2:-2:2] = np.maximum(
             np.maximum(horz[:-1, :-1], horz[1:, :-1]), np.maximum(vert[:-1, :-1], vert[:-1, 1:])
         )
+    _copy_frame(bdry)
+    return bdry
+
+
+@njit(cache=True)
+def _accumulate_gradient(total, img, weight):
+    """total += weight * vector_boundary_gradient(img), without the outer frame."""
+    h, w = img.shape
+    for r in range(h):
+        for c in range(w):
+            if r + 1 < h:
+                total[2 * r + 2, 2 * c + 1] += abs(img[r, c] - img[r + 1, c]) * weight
+            if c + 1 < w:
+                total[2 * r + 1, 2 * c + 2] += abs(img[r, c] - img[r, c + 1]) * weight
+            if r + 1 < h and c + 1 < w:
+                a = abs(img[r, c] - img[r, c + 1])  # the junction's four elements
+                b = abs(img[r + 1, c] - img[r + 1, c + 1])
+                d = abs(img[r, c] - img[r + 1, c])
+                e = abs(img[r, c + 1] - img[r + 1, c + 1])
+                total[2 * r + 2, 2 * c + 2] += max(max(a, b), max(d, e)) * weight
+
+
+def _copy_frame(bdry):
+    """Outer frame copied from the adjacent rows/columns, in the release's order."""
     bdry[0, :] = bdry[1, :]
     bdry[:, 0] = bdry[:, 1]
     bdry[-1, :] = bdry[-2, :]
     bdry[:, -1] = bdry[:, -2]
-    return bdry
 
 
 def spectral_boundaries(
@@ -105,8 +129,10 @@ def spectral_boundaries(
         lo, hi = img.min(), img.max()
         if not hi - lo > 1e-12 * max(1.0, abs(hi), abs(lo)):
             continue  # constant vector: no boundary (the release would divide by 0)
-        img = (img - lo) / (hi - lo)
-        total += vector_boundary_gradient(img) / np.sqrt(vals[v])
+        # gradient of (img - lo) / (hi - lo), weighted by 1 / sqrt(lambda); the frame copy is
+        # linear, so it is applied once to the sum
+        _accumulate_gradient(total, np.ascontiguousarray(img), 1.0 / ((hi - lo) * np.sqrt(vals[v])))
+    _copy_frame(total)
     return total ** (1.0 / np.sqrt(2.0))
 
 
@@ -169,10 +195,11 @@ def globalize(
     t1 = time.perf_counter()
     times["affinity"] = t1 - t0
     if solver == "dncuts":
-        values, vectors = dncuts(W, shape, n_vectors=n_vectors, n_levels=n_levels)
+        # W is symmetric by construction: skip the input check
+        values, vectors = dncuts(W, shape, n_vectors=n_vectors, n_levels=n_levels, check_symmetry=False)
         default_scale = 1.0
     else:
-        values, vectors = exact_ncuts(W, n_vectors=n_vectors)
+        values, vectors = exact_ncuts(W, n_vectors=n_vectors, check_symmetry=False)
         default_scale = float(2**n_levels)
     t2 = time.perf_counter()
     times["eigen"] = t2 - t1

@@ -65,6 +65,21 @@ def test_spectral_boundaries_weights_and_skips():
     )
 
 
+def test_spectral_boundaries_is_the_documented_sum():
+    rng = np.random.default_rng(7)
+    h, w, k = 9, 13, 5
+    vecs = rng.standard_normal((h * w, k))
+    vals = np.array([0.0, 0.3, 1e-3, 2.0, 0.05])
+    reference = np.zeros((2 * h + 1, 2 * w + 1))
+    for v in range(1, k):
+        f = vecs[:, v].reshape(h, w)
+        f = (f - f.min()) / (f.max() - f.min())
+        reference += vector_boundary_gradient(f) / np.sqrt(vals[v])
+    np.testing.assert_allclose(
+        spectral_boundaries(vecs, vals, (h, w)), reference ** (1 / np.sqrt(2)), rtol=1e-12
+    )
+
+
 def test_spectral_boundaries_bad_shapes():
     with pytest.raises(ValueError, match="shape"):
         spectral_boundaries(np.zeros((10, 2)), np.zeros(2), (3, 3))
