@@ -65,6 +65,7 @@ def matching_speed() -> None:
         r = rng.integers(0, h)
         gt[r, rng.integers(0, w // 2):rng.integers(w // 2, w)] = True
     machine = np.roll(gt, 2, axis=0) | (rng.random((h, w)) < 0.02)
+    correspond_pixels(machine[:20, :20], gt[:20, :20], 0.0075)  # compile / load the kernels
     t = time.perf_counter()
     for _ in range(10):
         correspond_pixels(machine, gt, 0.0075)

@@ -382,3 +382,32 @@ def test_cli_writes_original_files(small_dataset, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "ODS" in text and "Covering" in text
     assert len((out / "eval_bdry_thr.txt").read_text().splitlines()) == 5
+
+
+def test_min_cost_assign_matches_scipy_optimum():
+    """The Numba assignment reaches the same optimal cost as SciPy's LAPJV."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    from eval.bsds_matching import _min_cost_assign
+
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        ns = int(rng.integers(1, 25))
+        nl = int(rng.integers(ns, 35))
+        keys = np.unique(rng.integers(0, ns, 3 * ns) * 1000 + rng.integers(0, nl, 3 * ns))
+        rows, cols = keys // 1000, keys % 1000
+        cost = rng.integers(0, 50, rows.size)
+        ow = int(rng.choice([60, 1000, 43360]))
+        indptr = np.searchsorted(rows, np.arange(ns + 1)).astype(np.int64)
+        mate = _min_cost_assign(indptr, cols.astype(np.int64), cost.astype(np.int64), ns, nl, ow)
+        real = mate[mate < nl]
+        assert np.unique(real).size == real.size                    # one-to-one
+        lookup = {(int(r), int(c)): int(w) for r, c, w in zip(rows, cols, cost)}
+        ours = sum(ow if mate[i] >= nl else lookup[(i, int(mate[i]))] for i in range(ns))
+        graph = csr_matrix((np.r_[cost + 1.0, np.full(ns, ow + 1.0)],
+                            (np.r_[rows, np.arange(ns)], np.r_[cols, nl + np.arange(ns)])),
+                           shape=(ns, nl + ns))
+        _, ref = min_weight_full_bipartite_matching(graph)
+        best = sum(ow if ref[i] >= nl else lookup[(i, int(ref[i]))] for i in range(ns))
+        assert ours == best
