@@ -210,7 +210,7 @@ def _level_keys(values: np.ndarray, thresholds: np.ndarray, side: str) -> np.nda
 
 def evaluate_boundaries_image(result, gt_boundaries: Sequence[np.ndarray],
                               nthresh: int = DEFAULT_NTHRESH, max_dist: float = DEFAULT_MAX_DIST,
-                              thin: bool = True) -> BoundaryCounts:
+                              thin: bool = True, thresholds=None) -> BoundaryCounts:
     """Boundary precision/recall counts of one image (``evaluation_bdry_image``).
 
     Parameters
@@ -227,6 +227,9 @@ def evaluate_boundaries_image(result, gt_boundaries: Sequence[np.ndarray],
         Matching radius as a fraction of the image diagonal.
     thin : bool
         Thin the thresholded machine map (as the original, default True).
+    thresholds : (n,) array_like, optional
+        Explicit thresholds instead of the ``nthresh`` BSDS ones (boundary map
+        or ucm2 only).
 
     Returns
     -------
@@ -250,8 +253,9 @@ def evaluate_boundaries_image(result, gt_boundaries: Sequence[np.ndarray],
         keys = np.arange(n)
     else:
         pb = res.data[2::2, 2::2] if res.kind == KIND_UCM2 else res.data
-        thresholds = bsds_thresholds(nthresh)
-        n = nthresh
+        thresholds = (bsds_thresholds(nthresh) if thresholds is None
+                      else np.asarray(thresholds, np.float64).ravel())
+        n = thresholds.size
         maps = (lambda t, pb=pb: pb >= thresholds[t])
         keys = _level_keys(pb, thresholds, "left")
 
@@ -313,7 +317,7 @@ def _segment_ucm(ucm2: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def evaluate_regions_image(result, gt_segmentations: Sequence[np.ndarray],
-                           nthresh: int = DEFAULT_NTHRESH) -> RegionCounts:
+                           nthresh: int = DEFAULT_NTHRESH, thresholds=None) -> RegionCounts:
     """Covering, PRI and VI counts of one image (``evaluation_reg_image``).
 
     Parameters
@@ -324,6 +328,8 @@ def evaluate_regions_image(result, gt_segmentations: Sequence[np.ndarray],
         One label image per human (labels from 1; 0 = unlabelled).
     nthresh : int
         Number of thresholds for a ucm2 (ignored for segs).
+    thresholds : (n,) array_like, optional
+        Explicit thresholds instead of the ``nthresh`` BSDS ones (ucm2 only).
 
     Returns
     -------
@@ -349,8 +355,9 @@ def evaluate_regions_image(result, gt_segmentations: Sequence[np.ndarray],
         segment = (lambda t, segs=res.data: segs[t])
         keys = np.arange(n)
     else:
-        thresholds = bsds_thresholds(nthresh)
-        n = nthresh
+        thresholds = (bsds_thresholds(nthresh) if thresholds is None
+                      else np.asarray(thresholds, np.float64).ravel())
+        n = thresholds.size
         segment = (lambda t, ucm=res.data: _segment_ucm(ucm, thresholds[t]))
         keys = _level_keys(res.data, thresholds, "right")
 

@@ -38,10 +38,10 @@ def plot_pr_curve(evaluations, path: str | os.PathLike, labels: Sequence[str] | 
         labels = ["result"] * len(evaluations) if len(evaluations) > 1 else ["result"]
     fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
     # iso-F curves
-    r = np.linspace(0.01, 1, 200)
     for f in np.arange(0.1, 1.0, 0.1):
+        r = np.linspace(f / (2 - f), 1, 300)        # from P = 1 to R = 1
         p = f * r / (2 * r - f)
-        ok = (p > 0) & (p <= 1)
+        ok = (p > 0) & (p <= 1 + 1e-9)
         ax.plot(r[ok], p[ok], color="0.8", lw=0.8, zorder=0)
         k = np.flatnonzero(ok)
         if k.size:

@@ -411,3 +411,14 @@ def test_min_cost_assign_matches_scipy_optimum():
         _, ref = min_weight_full_bipartite_matching(graph)
         best = sum(ow if ref[i] >= nl else lookup[(i, int(ref[i]))] for i in range(ns))
         assert ours == best
+
+
+def test_explicit_thresholds():
+    seg = np.ones((H, W), int)
+    seg[:, 40:] = 2
+    ucm2 = seg2bdry(seg, "doubleSize").astype(float) * 0.5
+    b = evaluate_boundaries_image(ucm2, [seg2bdry(seg)], thresholds=[0.2, 0.5, 0.6])
+    np.testing.assert_array_equal(b.thresholds, [0.2, 0.5, 0.6])
+    assert b.cnt_p[1] > 0 and b.cnt_p[2] == 0
+    r = evaluate_regions_image(ucm2, [seg], thresholds=[0.4, 0.5])
+    np.testing.assert_allclose(r.cnt_r / r.sum_r, [1.0, 0.5])
