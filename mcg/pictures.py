@@ -1,0 +1,44 @@
+"""Pictures of results for people: hierarchies and proposals drawn over the image."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
+                           levels: tuple[float, ...] = (0.1, 0.3, 0.5)) -> None:
+    """Save a panel: the image, its UCM, and the segmentations at a few levels.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W, 3) uint8 RGB
+    tree : grouping.hierarchy.MergeTree
+        Hierarchy of ``image``.
+    path : str or Path
+        Output PNG.
+    levels : tuple of float
+        UCM thresholds of the segmentations shown (mean colour per region).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("image", image), ("UCM", tree.to_ucm())]
+    for level in levels:
+        labels = tree.segmentation_at(level)
+        n_regions = int(labels.max()) + 1
+        counts = np.bincount(labels.ravel(), minlength=n_regions)[:, None]
+        sums = np.stack([np.bincount(labels.ravel(), image[..., c].ravel().astype(np.float64),
+                                     minlength=n_regions) for c in range(3)], axis=1)
+        means = (sums / np.maximum(counts, 1)).astype(np.uint8)
+        panels.append((f"t = {level:g}: {n_regions} regions", means[labels]))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    for axis, (title, picture) in zip(axes, panels):
+        axis.imshow(picture, cmap="gray_r" if picture.ndim == 2 else None)
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

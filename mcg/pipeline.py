@@ -1,0 +1,187 @@
+"""The MCG / SCG pipeline: image -> contours -> oriented watershed -> globalization -> UCM.
+
+``scg`` runs one scale (the image as it is); ``mcg`` runs scales 2, 1 and 0.5, resamples each
+hierarchy to the image size, aligns them onto the finest superpixels and combines them
+(see :mod:`grouping.multiscale`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from contours import detect_edges
+from grouping.hierarchy import MergeTree
+from grouping.owt import oriented_watershed
+from grouping.resample import resample_tree
+from grouping.ucm import ucm_mean_pb
+from ncuts.spectral import globalize
+
+MODES = ("scg", "mcg")
+#: Image scales of each mode, coarse-to-fine order as the MCG release (finest first).
+MODE_SCALES = {"scg": (1.0,), "mcg": (2.0, 1.0, 0.5)}
+#: Images smaller than this (either side) get a one-region hierarchy, as the MCG release.
+MIN_SIDE = 15
+#: Default refusal limit for ``mcg`` mode (pixels of the input image); scale 2 quadruples it.
+MCG_MAX_PIXELS = 2_500_000
+
+
+@dataclass
+class UcmResult:
+    """Hierarchy of an image with the per-scale hierarchies and stage timings.
+
+    Attributes
+    ----------
+    tree : MergeTree
+        The final hierarchy at the image resolution (the combined one in ``mcg`` mode).
+    scale_trees : dict of float -> MergeTree
+        The hierarchy of each scale, resampled to the image resolution.
+    times : dict of str -> float
+        Seconds per stage (``edges``, ``owt``, ``globalization``, ``ucm``, ``resample``,
+        ``align_combine``), summed over scales.
+    """
+
+    tree: MergeTree
+    scale_trees: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+
+
+def _as_rgb_uint8(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"image must be HxW, HxWx3 or HxWx4, got shape {image.shape}")
+    image = image[:, :, :3]
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(image)
+    if image.dtype == np.uint16:
+        return (image.astype(np.float64) / 257.0).round().astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.all(np.isfinite(image)):
+            raise ValueError("image has non-finite values")
+        if image.min() < 0 or image.max() > 1:
+            raise ValueError(
+                f"float images must have values in [0, 1], got [{image.min():.3g}, {image.max():.3g}]"
+            )
+        return (image * 255.0).round().astype(np.uint8)
+    raise ValueError(f"unsupported image dtype {image.dtype} (use uint8, uint16 or float in [0, 1])")
+
+
+def _flat_tree(shape) -> MergeTree:
+    leaves = np.zeros(shape, dtype=np.int32)
+    return MergeTree(leaves, np.zeros((0, 2), np.int32), np.zeros(0, np.float64))
+
+
+def _add_time(times: dict, key: str, seconds: float) -> None:
+    times[key] = times.get(key, 0.0) + seconds
+
+
+def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=None,
+                      edge_nms: bool = False, times: dict | None = None) -> MergeTree:
+    """Hierarchy of one image at its own resolution (one SCG scale).
+
+    Parameters
+    ----------
+    image : ndarray, (H, W, 3) uint8 RGB
+    solver : {"dncuts", "exact"}
+        Eigen-solver of the globalization step.
+    edge_model : EdgeForest, path or None
+        Structured edge forest (``None``: the shipped model).
+    edge_nms : bool
+        Thin the contours before the watershed (the MCG release uses the soft map).
+    times : dict, optional
+        Stage timings are added to it.
+
+    Returns
+    -------
+    MergeTree
+        Leaves at (H, W).
+    """
+    times = {} if times is None else times
+    if min(image.shape[:2]) < MIN_SIDE:
+        return _flat_tree(image.shape[:2])
+    t0 = time.perf_counter()
+    edges, orientation = detect_edges(image, model=edge_model, nms=edge_nms)
+    t1 = time.perf_counter()
+    owt2, superpixels = oriented_watershed(edges, orientation)
+    t2 = time.perf_counter()
+    globalized = globalize(owt2, solver=solver)
+    t3 = time.perf_counter()
+    tree = ucm_mean_pb(globalized, superpixels)
+    t4 = time.perf_counter()
+    _add_time(times, "edges", t1 - t0)
+    _add_time(times, "owt", t2 - t1)
+    _add_time(times, "globalization", t3 - t2)
+    _add_time(times, "ucm", t4 - t3)
+    return tree
+
+
+def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return image
+    height, width = image.shape[:2]
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
+
+
+def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
+           max_pixels: int | None = MCG_MAX_PIXELS, return_details: bool = False):
+    """Hierarchical segmentation (ultrametric contour map) of an image.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W, 3) RGB, (H, W) grayscale or (H, W, 4) RGBA; uint8, uint16 or float in [0, 1].
+    mode : {"scg", "mcg"}
+        ``scg``: single scale. ``mcg``: scales 2, 1, 0.5 aligned and combined.
+    solver : {"dncuts", "exact"}
+        Eigen-solver of the globalization.
+    edge_model : EdgeForest, path or None
+        Structured edge forest (``None``: the shipped model).
+    max_pixels : int or None
+        ``mcg`` mode refuses images with more pixels than this (scale 2 needs about 4x the
+        memory); ``None`` removes the limit.
+    return_details : bool
+        Return a :class:`UcmResult` (with per-scale trees and timings) instead of the tree.
+
+    Returns
+    -------
+    MergeTree or UcmResult
+        The hierarchy; ``tree.to_ucm2()`` gives the (2H+1, 2W+1) float64 ucm2.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    rgb = _as_rgb_uint8(image)
+    height, width = rgb.shape[:2]
+    if mode == "mcg" and max_pixels is not None and height * width > max_pixels:
+        raise ValueError(
+            f"image of {height}x{width} = {height * width} pixels exceeds the mcg-mode limit of "
+            f"{max_pixels} pixels (scale 2 needs about 4x the memory); use mode='scg', downscale "
+            f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
+        )
+    times: dict = {}
+    scale_trees = {}
+    for scale in MODE_SCALES[mode]:
+        scaled = _resize_image(rgb, scale)
+        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model, times=times)
+        if tree.shape != (height, width):
+            t0 = time.perf_counter()
+            tree = resample_tree(tree, (height, width))
+            _add_time(times, "resample", time.perf_counter() - t0)
+        scale_trees[scale] = tree
+    if mode == "scg":
+        final = scale_trees[1.0]
+    else:
+        from grouping.multiscale import multiscale_hierarchy
+
+        t0 = time.perf_counter()
+        final = multiscale_hierarchy([scale_trees[s] for s in MODE_SCALES["mcg"]])[0]
+        _add_time(times, "align_combine", time.perf_counter() - t0)
+    if return_details:
+        return UcmResult(tree=final, scale_trees=scale_trees, times=times)
+    return final
