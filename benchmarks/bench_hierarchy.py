@@ -32,9 +32,8 @@ from grouping.owt import gradient_orientation, oriented_watershed
 from grouping.ucm import ucm_mean_pb
 from grouping.watershed import watershed_superpixels
 
-DEFAULT_DATA = Path(
-    os.environ.get("MCG_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
-)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("MCG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 def timed(fn, *args):

@@ -340,7 +340,9 @@ class MergeTree:
     def __init__(self, leaves, merges, heights):
         leaves = np.asarray(leaves)
         if leaves.ndim != 2 or leaves.shape[0] < 1 or leaves.shape[1] < 1:
-            raise ValueError(f"leaves must be a non-empty 2-D label image, got shape {leaves.shape}")
+            raise ValueError(
+                f"leaves must be a non-empty 2-D label image, got shape {leaves.shape}"
+            )
         if not np.issubdtype(leaves.dtype, np.integer):
             raise ValueError(f"leaves must hold integer labels, got dtype {leaves.dtype}")
         if leaves.min() < 0:
@@ -351,7 +353,9 @@ class MergeTree:
         counts = np.bincount(leaves.ravel().astype(np.int64), minlength=n_leaves)
         if np.any(counts == 0):
             missing = int(np.flatnonzero(counts == 0)[0])
-            raise ValueError(f"leaf labels must be 0..L-1 with every label present; {missing} is missing")
+            raise ValueError(
+                f"leaf labels must be 0..L-1 with every label present; {missing} is missing"
+            )
         merges = np.asarray(merges)
         heights = np.asarray(heights, dtype=np.float64)
         if merges.size == 0:

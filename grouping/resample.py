@@ -40,7 +40,9 @@ def _check_shape(shape) -> tuple[int, int]:
     try:
         h, w = (int(s) for s in shape)
     except (TypeError, ValueError):
-        raise ValueError(f"shape must be a pair of positive integers (H, W), got {shape!r}") from None
+        raise ValueError(
+            f"shape must be a pair of positive integers (H, W), got {shape!r}"
+        ) from None
     if h < 1 or w < 1:
         raise ValueError(f"shape must be a pair of positive integers (H, W), got {shape!r}")
     return h, w
