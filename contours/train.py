@@ -544,13 +544,36 @@ def train_forest(images: list[TrainingImage], out_path: Path, seed: int, opts: d
             log(f"tree {t}: done in {elapsed:.1f}s, {len(tree['leaves'])} leaves, checkpoint {path}")
         trees.append(tree)
     metadata = dict(format=FORMAT_NAME, version=FORMAT_VERSION, seed=seed, command=command,
-                    training_wall_time_s=round(wall + (time.time() - t_start if not trees else 0), 1),
-                    options=opts, n_train_images=len(images),
+                    training_wall_time_s=round(wall, 1), options=opts, n_train_images=len(images),
+                    tree_samples=[int(t["count"][0]) for t in trees],
+                    tree_nodes=[int(len(t["child"])) for t in trees],
                     created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     forest = merge_trees(trees, metadata)
     forest.save(out_path)
     log(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB); tree wall time {wall:.1f}s")
     return forest
+
+
+def assemble_checkpoints(out_path: Path, command: str = "", log=print, seed: int = 0) -> int:
+    """Merge the existing per-tree checkpoints of ``out_path`` into a model (e.g. to use the
+    trees finished so far)."""
+    work = out_path.parent / (out_path.stem + "_work")
+    paths = sorted(work.glob("tree_*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no tree checkpoints in {work}")
+    trees = []
+    for path in paths:
+        with np.load(path, allow_pickle=False) as data:
+            trees.append({k: data[k] for k in data.files})
+    wall = sum(float(t.pop("wall_time")) for t in trees)
+    metadata = dict(format=FORMAT_NAME, version=FORMAT_VERSION, command=command, seed=seed,
+                    training_wall_time_s=round(wall, 1), assembled_from=[p.name for p in paths],
+                    tree_samples=[int(t["count"][0]) for t in trees],
+                    tree_nodes=[int(len(t["child"])) for t in trees],
+                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    merge_trees(trees, metadata).save(out_path)
+    log(f"assembled {len(trees)} trees into {out_path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -563,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pos", type=int, default=DEFAULTS["n_pos"], help="positive patches per tree")
     parser.add_argument("--neg", type=int, default=DEFAULTS["n_neg"], help="negative patches per tree")
     parser.add_argument("--images", type=int, default=0, help="use only the first N images (0: all)")
+    parser.add_argument("--assemble", action="store_true",
+                        help="only merge the tree checkpoints that exist into --out (no training)")
     args = parser.parse_args(argv)
     argv_list = sys.argv[1:] if argv is None else argv
     command = "python -m contours.train " + " ".join(shlex.quote(a) for a in argv_list)
@@ -573,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(time.strftime("%H:%M:%S ") + msg, flush=True)
 
+    if args.assemble:
+        return assemble_checkpoints(out, command, log, args.seed)
     log(f"command: {command}")
     log(f"options: {json.dumps(opts)}")
     t0 = time.time()

@@ -1,0 +1,86 @@
+"""Edge detection with the shipped BSDS500 model: synthetic shapes, orientation, sizes, CLI."""
+import numpy as np
+import pytest
+
+from contours.detect import DEFAULT_MODEL, detect_edges, load_model
+
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(),
+                                reason=f"shipped edge model missing: {DEFAULT_MODEL}")
+
+
+def disc_image(size=128, radius=30.0):
+    yy, xx = np.mgrid[:size, :size]
+    dist = np.hypot(yy - size / 2, xx - size / 2)
+    image = np.where(dist < radius, 60, 200).astype(np.uint8)
+    return np.dstack([image, image, image]), dist
+
+
+def test_disc_edges_on_rim_only():
+    image, dist = disc_image()
+    edges, _ = detect_edges(image)
+    rim = np.abs(dist - 30.0) <= 3.0
+    assert edges[~rim].max() < 0.1, "edge response away from the disc's rim"
+    # the rim is found all around: strong response in each angular sector
+    yy, xx = np.mgrid[:128, :128]
+    angle = np.arctan2(yy - 64, xx - 64)
+    for k in range(8):
+        sector = rim & (angle >= -np.pi + k * np.pi / 4) & (angle < -np.pi + (k + 1) * np.pi / 4)
+        assert edges[sector].max() > 0.3
+
+
+def test_vertical_edge_orientation():
+    image = np.full((64, 64), 40, np.uint8)
+    image[:, 32:] = 220
+    edges, orientation = detect_edges(image, nms=False)
+    column = np.argmax(edges[32])
+    assert abs(column - 31.5) <= 2
+    o = orientation[20:44, column]
+    assert np.all(np.minimum(o, np.pi - o) < 0.15), "vertical edge: normal along x -> 0 or pi"
+    edges_h, orientation_h = detect_edges(image.T.copy(), nms=False)
+    o = orientation_h[np.argmax(edges_h[:, 32]), 20:44]
+    assert np.all(np.abs(o - np.pi / 2) < 0.15), "horizontal edge -> pi/2"
+
+
+def test_deterministic_and_ranges():
+    rng = np.random.default_rng(3)
+    image = (rng.random((50, 70, 3)) * 255).astype(np.uint8)
+    a = detect_edges(image)
+    b = detect_edges(image)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    for edges, orientation in (a, detect_edges(image, multiscale=True, sharpen=0)):
+        assert edges.dtype == np.float32 and orientation.dtype == np.float32
+        assert edges.min() >= 0 and edges.max() <= 1
+        assert orientation.min() >= 0 and orientation.max() < np.pi
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (2000, 30), (7, 9, 3), (5, 6, 4)])
+def test_odd_sizes(shape):
+    rng = np.random.default_rng(0)
+    image = rng.random(shape).astype(np.float32)
+    edges, orientation = detect_edges(image)
+    assert edges.shape == shape[:2] and orientation.shape == shape[:2]
+    assert np.all(np.isfinite(edges)) and edges.min() >= 0 and edges.max() <= 1
+
+
+def test_model_metadata():
+    meta = load_model().metadata
+    assert meta["format"] == "mcg-structured-edge-forest" and meta["version"] == 1
+    assert "command" in meta and "seed" in meta and meta["training_wall_time_s"] > 0
+    assert load_model() is load_model()
+
+
+def test_cli_writes_png_and_names_bad_image(tmp_path):
+    import cv2
+    from mcg.cli import main
+
+    image, _ = disc_image(64, 15)
+    cv2.imwrite(str(tmp_path / "disc.png"), image)
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    assert main(["edges", str(tmp_path / "disc.png"), "-o", str(out), "--npy"]) == 0
+    png = cv2.imread(str(out / "disc.png"), cv2.IMREAD_UNCHANGED)
+    assert png.dtype == np.uint8 and png.shape == (64, 64) and png.max() > 50
+    assert np.load(out / "disc.npy").shape == (64, 64)
+    assert main(["edges", str(tmp_path / "broken.jpg"), "-o", str(out)]) == 2
+    assert main(["edges", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2
