@@ -10,6 +10,9 @@ Usage::
    from_ucm2, resample to half size; number of superpixels.
 2. On the published gPb ucm2 of the same images: exact ucm2 -> tree -> ucm2 round trip and
    conversion times.
+3. With ``--bsds NTHRESH``: BSDS boundary benchmark (eval.bsds, NTHRESH thresholds) of the
+   Sobel OWT-UCM (normalized by its max), of the raw Sobel map and of the published gPb ucm2
+   on the same images -- a sanity check that the hierarchy is meaningful, not a target.
 Times are wall-clock (time.perf_counter) and CPU (time.process_time) of this process; on a
 shared machine the CPU figure is the more stable one.
 """
@@ -57,6 +60,8 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=5)
     parser.add_argument("--sigma", type=float, default=1.0)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--bsds", type=int, default=0, metavar="NTHRESH",
+                        help="also run the BSDS boundary benchmark with NTHRESH thresholds")
     args = parser.parse_args()
 
     images = sorted(glob.glob(str(args.data / "bsds500" / "images" / "val" / "*.jpg")))
@@ -112,7 +117,33 @@ def main() -> int:
         exact += np.array_equal(tree.to_ucm2(), ucm2)
     print(f"published gPb ucm2 -> tree -> ucm2 exact: {exact}/{len(images)} "
           f"(from_ucm2 incl. validity check, median {statistics.median(conv):.4f} s)")
+    if args.bsds:
+        bsds_sanity(images, args, gpb)
     return 0
+
+
+def bsds_sanity(images, args, gpb) -> None:
+    from eval.bsds import collect_boundaries, evaluate_boundaries_image
+    from eval.bsds_io import load_ground_truth
+
+    counts = {"sobel OWT-UCM": [], "raw sobel": [], "published gPb ucm2": []}
+    for path in images:
+        name = Path(path).stem
+        gt = load_ground_truth(args.data / "bsds500" / "groundTruth" / "val" / f"{name}.mat")
+        edges, theta = sobel_edges(path, args.sigma)
+        owt2, sp = oriented_watershed(edges, theta)
+        ucm2 = ucm_mean_pb(owt2, sp).to_ucm2()
+        ucm2 /= max(ucm2.max(), 1e-12)
+        counts["sobel OWT-UCM"].append(evaluate_boundaries_image(ucm2, gt.boundaries, args.bsds))
+        counts["raw sobel"].append(
+            evaluate_boundaries_image(edges.astype(np.float64), gt.boundaries, args.bsds))
+        ref = sio.loadmat(gpb / f"{name}.mat")["ucm2"]
+        counts["published gPb ucm2"].append(
+            evaluate_boundaries_image(ref, gt.boundaries, args.bsds))
+    print(f"BSDS boundary benchmark, {len(images)} val images, {args.bsds} thresholds:")
+    for key, c in counts.items():
+        ev = collect_boundaries(c)
+        print(f"  {key:<20} ODS F {ev.ods_f:.3f}  OIS F {ev.ois_f:.3f}  AP {ev.ap:.3f}")
 
 
 if __name__ == "__main__":

@@ -481,6 +481,9 @@ class MergeTree:
         leaves : (H, W) integer ndarray, labels ``0..L-1``.
         edge_u, edge_v : (E,) integer ndarrays of leaf ids.
         edge_w : (E,) float ndarray of weights >= 0.
+        trusted : bool
+            Skip the validation of the result (for callers whose inputs are already
+            checked: ``leaves`` labels ``0..L-1`` all present, finite weights >= 0).
 
         Raises
         ------
