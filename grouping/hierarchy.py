@@ -693,6 +693,55 @@ class MergeTree:
         order, begin, end = self.leaf_ranges()
         return [np.sort(order[b:e]) for b, e in zip(begin, end)]
 
+    def nonbinary_merges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The hierarchy with tied merges collapsed (MCG ``ucm2hier`` style k-way merges).
+
+        A region created and merged away at the same height (zero lifetime) is replaced by
+        its children, recursively; the remaining merged regions each get all their direct
+        children in one merge.
+
+        Returns
+        -------
+        nodes : (G,) int64, ids of the regions created by a (k-way) merge, increasing;
+        heights : (G,) float64, their merge heights (non-decreasing);
+        children_ptr : (G+1,) int64 and children : (C,) int64 -- the children of
+            ``nodes[g]`` are ``children[children_ptr[g]:children_ptr[g+1]]`` (region ids of
+            the binary tree, leaves or non-collapsed regions, increasing).
+        """
+        n_leaves = self.n_leaves
+        parent = self._parent
+        heights = self.node_heights
+        collapsed = np.zeros(self.n_regions, dtype=bool)
+        internal = np.arange(n_leaves, self.n_regions)
+        has_parent = parent[internal] >= 0
+        collapsed[internal[has_parent]] = (
+            heights[parent[internal[has_parent]]] == heights[internal[has_parent]]
+        )
+        nodes, out_heights, ptr, children = [], [], [0], []
+        for k in range(self.n_merges):
+            node = n_leaves + k
+            if collapsed[node]:
+                continue
+            stack = list(self.merges[k])
+            kids = []
+            while stack:
+                c = int(stack.pop())
+                if c >= n_leaves and collapsed[c]:
+                    stack.extend(self.merges[c - n_leaves])
+                else:
+                    kids.append(c)
+            kids.sort()
+            nodes.append(node)
+            out_heights.append(heights[node])
+            children.extend(kids)
+            ptr.append(len(children))
+        return (
+            np.array(nodes, dtype=np.int64),
+            np.array(out_heights, dtype=np.float64),
+            np.array(ptr, dtype=np.int64),
+            np.array(children, dtype=np.int64),
+        )
+
     def region_areas(self) -> np.ndarray:
         """(2L-1,) int64: number of pixels of every region."""
         area = np.zeros(self.n_regions, dtype=np.int64)

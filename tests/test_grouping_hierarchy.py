@@ -100,6 +100,21 @@ def test_hand_made_3x3_chain_from_ucm2():
     np.testing.assert_array_equal(tree.to_ucm2(), ucm2)
 
 
+def test_nonbinary_merges_collapse_ties():
+    # four vertical stripes a|b|c|d: a-b at .2, then b-c and c-d both at .6
+    ucm2 = np.zeros((5, 9))
+    for col, value in [(2, 0.2), (4, 0.6), (6, 0.6)]:
+        ucm2[:, col] = value
+    tree = MergeTree.from_ucm2(ucm2)
+    np.testing.assert_array_equal(tree.merges, [[0, 1], [2, 4], [3, 5]])
+    np.testing.assert_array_equal(tree.start_ths[5], tree.end_ths[5])  # zero lifetime
+    nodes, heights, ptr, children = tree.nonbinary_merges()
+    np.testing.assert_array_equal(nodes, [4, 6])
+    np.testing.assert_array_equal(heights, [0.2, 0.6])
+    np.testing.assert_array_equal(ptr, [0, 2, 5])
+    np.testing.assert_array_equal(children, [0, 1, 2, 3, 4])
+
+
 def test_flat_image_gives_one_region():
     tree = MergeTree.from_ucm2(np.zeros((9, 13)))
     assert tree.n_leaves == 1 and tree.n_merges == 0
