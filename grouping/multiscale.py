@@ -23,6 +23,10 @@ Alignment (paper Alg. 2, release ``project_ucms_wrap``)
   ``pi(pi(S_{i-1}, S_{i-2}), S_{i-3})``, ... giving for every reference superpixel the id of
   a region of the first target ``S_{i-1}`` (:func:`compose_targets`); each sampled level of
   the hierarchy is projected onto ``S_{i-1}`` only and read through that look-up table.
+  The release instead re-projects step by step (the map aligned on ``S_{i-1}`` is read back
+  as a hierarchy, re-sampled at 100 levels and projected onto ``S_{i-2}``, ...); this is
+  available as ``composition="reproject"``. Majority ties: the release takes the first
+  label in MATLAB's column-major ``bwlabel`` numbering, we take the smallest region id.
 * Sampled levels: ``K = n_levels = 100`` thresholds ``t_k = k * max_height / K``,
   ``k = 1..K`` (release: ``linspace(mx/100, mx, 100)``); level ``k`` is the partition
   ``segmentation_at(t_k)``. Alternatively ``levels="all"`` uses every distinct merge height
@@ -406,7 +410,8 @@ def align_hierarchy(tree: MergeTree, targets: Sequence[np.ndarray], levels="unif
 
 
 def align_hierarchies(trees_by_scale, align_thr: float = ALIGN_THRESHOLD, alignment: str = "finest",
-                      levels="uniform", n_levels: int = N_LEVELS) -> list[np.ndarray]:
+                      levels="uniform", n_levels: int = N_LEVELS,
+                      composition: str = "lookup") -> list[np.ndarray]:
     """Aligned boundary maps of per-scale hierarchies (release ``project_ucms_wrap``).
 
     Parameters
@@ -417,6 +422,14 @@ def align_hierarchies(trees_by_scale, align_thr: float = ALIGN_THRESHOLD, alignm
     alignment : "finest" (default; project onto ``S_{i-1}``, ..., ``S_0``), "next_finer"
         (onto ``S_{i-1}`` only) or "none" (the resampled UCMs unchanged); see module docs.
     levels, n_levels : level sampling, see :func:`level_schedule`.
+    composition : how a hierarchy travels down the chain of targets (alignment "finest"):
+        * "lookup" (default, paper Alg. 2): the sampled levels are projected onto
+          ``S_{i-1}`` and read on ``S_0`` through the pre-computed composed projections
+          (:func:`compose_targets`);
+        * "reproject" (release ``project_ucms_wrap``): the aligned map on ``S_{i-1}`` is
+          read back as a hierarchy and aligned again onto ``S_{i-2}`` (re-sampling its own
+          levels), and so on down to ``S_0``.
+        Both agree for two scales; they may differ slightly with three or more.
 
     Returns
     -------
@@ -429,10 +442,20 @@ def align_hierarchies(trees_by_scale, align_thr: float = ALIGN_THRESHOLD, alignm
     out = [trees[0].to_ucm2()]
     if alignment == "none":
         return out + [tree.to_ucm2() for tree in trees[1:]]
+    if composition not in ("lookup", "reproject"):
+        raise ValueError(f"composition must be 'lookup' or 'reproject', got {composition!r}")
     supers = [tree.segmentation_at(align_thr) for tree in trees[:-1]]
     for i in range(1, len(trees)):
         chain = [supers[i - 1]] if alignment == "next_finer" else supers[i - 1::-1]
-        out.append(align_hierarchy(trees[i], chain, levels, n_levels))
+        if composition == "lookup":
+            out.append(align_hierarchy(trees[i], chain, levels, n_levels))
+            continue
+        current = trees[i]
+        for k, target in enumerate(chain):
+            aligned = align_hierarchy(current, [target], levels, n_levels)
+            if k + 1 < len(chain):
+                current = MergeTree.from_ucm2(aligned, strict=False)
+        out.append(aligned)
     return out
 
 
@@ -507,7 +530,7 @@ def combine_ucm2s(ucm2s: Sequence[np.ndarray], weights=None, sigmoid_thr: float 
 def multiscale_hierarchy(trees_by_scale, weights=None, align_thr: float = ALIGN_THRESHOLD,
                          alignment: str = "finest", levels="uniform", n_levels: int = N_LEVELS,
                          sigmoid_thr: float = SIGMOID_THRESHOLD, sigmoid_slope: float = SIGMOID_SLOPE,
-                         calibrate: bool = True):
+                         calibrate: bool = True, composition: str = "lookup"):
     """MCG multiscale hierarchy: align the per-scale hierarchies, then combine them.
 
     Parameters
@@ -520,6 +543,7 @@ def multiscale_hierarchy(trees_by_scale, weights=None, align_thr: float = ALIGN_
     alignment : "finest" (MCG), "next_finer" or "none" (ablations; see module docs).
     levels, n_levels : sampled levels per hierarchy (release: 100 uniform levels).
     sigmoid_thr, sigmoid_slope, calibrate : calibration of the combined heights.
+    composition : "lookup" (paper) or "reproject" (release); see :func:`align_hierarchies`.
 
     Returns
     -------
@@ -534,7 +558,7 @@ def multiscale_hierarchy(trees_by_scale, weights=None, align_thr: float = ALIGN_
         if missing:
             raise ValueError(f"weights has no entry for scale(s) {missing}")
         weights = [weights[k] for k in keys]
-    ucm2s = align_hierarchies(trees, align_thr, alignment, levels, n_levels)
+    ucm2s = align_hierarchies(trees, align_thr, alignment, levels, n_levels, composition)
     combined = combine_ucm2s(ucm2s, weights, sigmoid_thr, sigmoid_slope, calibrate)
     aligned = [trees[0]] + [
         tree if alignment == "none" else MergeTree.from_ucm2(u, strict=False)

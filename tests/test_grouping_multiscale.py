@@ -170,6 +170,26 @@ def test_next_finer_alignment_lies_on_next_scale_superpixels(gpb_scales):
         np.testing.assert_array_equal(u, tree.to_ucm2())
 
 
+def test_reproject_composition(gpb_scales):
+    lookup = align_hierarchies(gpb_scales, composition="lookup")
+    reproject = align_hierarchies(gpb_scales, composition="reproject")
+    # one projection step (scale 1 onto the finest): both compositions are the same
+    np.testing.assert_array_equal(lookup[1], reproject[1])
+    # two steps: boundaries on the finest superpixels, values on the re-sampled grid of the
+    # intermediate aligned map; most boundary elements agree with the composed look-up
+    reference = _boundary_elements(gpb_scales[0].segmentation_at(0.1))
+    assert not np.any((_elements(reproject[2]) > 0) & ~reference)
+    mid = MergeTree.from_ucm2(align_hierarchy(gpb_scales[2], [gpb_scales[1].segmentation_at(0.1)]),
+                              strict=False)
+    top = mid.heights[-1]
+    assert np.all(np.isin(reproject[2][reproject[2] > 0], np.linspace(top / 100, top, 100)))
+    both = (_elements(lookup[2]) > 0) | (_elements(reproject[2]) > 0)
+    same = both & ((_elements(lookup[2]) > 0) == (_elements(reproject[2]) > 0))
+    assert same.sum() >= 0.9 * both.sum()
+    with pytest.raises(ValueError, match="composition"):
+        align_hierarchies(gpb_scales, composition="bogus")
+
+
 def test_self_alignment_with_all_levels_is_exact():
     tree = _random_tree(4)
     reference = tree.segmentation_at(0.3)
