@@ -14,6 +14,7 @@ import numpy as np
 
 from contours import detect_edges
 from grouping.hierarchy import MergeTree
+from grouping.multiscale import multiscale_hierarchy
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
@@ -38,6 +39,10 @@ class UcmResult:
         The final hierarchy at the image resolution (the combined one in ``mcg`` mode).
     scale_trees : dict of float -> MergeTree
         The hierarchy of each scale, resampled to the image resolution.
+    aligned_trees : dict of float -> MergeTree
+        The per-scale hierarchies aligned onto the finest superpixels (``mcg`` mode; in
+        ``scg`` mode the single tree itself); with ``tree`` these are the hierarchies the
+        candidate stage uses.
     times : dict of str -> float
         Seconds per stage (``edges``, ``owt``, ``globalization``, ``ucm``, ``resample``,
         ``align_combine``), summed over scales.
@@ -45,6 +50,7 @@ class UcmResult:
 
     tree: MergeTree
     scale_trees: dict = field(default_factory=dict)
+    aligned_trees: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
 
 
@@ -174,14 +180,11 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
             tree = resample_tree(tree, (height, width))
             _add_time(times, "resample", time.perf_counter() - t0)
         scale_trees[scale] = tree
-    if mode == "scg":
-        final = scale_trees[1.0]
-    else:
-        from grouping.multiscale import multiscale_hierarchy
-
-        t0 = time.perf_counter()
-        final = multiscale_hierarchy([scale_trees[s] for s in MODE_SCALES["mcg"]])[0]
-        _add_time(times, "align_combine", time.perf_counter() - t0)
+    # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
+    # strength and calibrate with the sigmoid (one scale: no alignment).
+    t0 = time.perf_counter()
+    final, aligned = multiscale_hierarchy(scale_trees)
+    _add_time(times, "align_combine", time.perf_counter() - t0)
     if return_details:
-        return UcmResult(tree=final, scale_trees=scale_trees, times=times)
+        return UcmResult(tree=final, scale_trees=scale_trees, aligned_trees=aligned, times=times)
     return final

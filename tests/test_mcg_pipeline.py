@@ -1,0 +1,127 @@
+"""End-to-end hierarchy pipeline (mcg.pipeline.im2ucm) and the ``mcg ucm`` command."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.io
+
+from mcg.cli import main
+from mcg.pipeline import im2ucm
+
+
+def _disc_image(height=64, width=80, radius=18):
+    rows, cols = np.mgrid[:height, :width]
+    disc = (rows - height / 2) ** 2 + (cols - width / 2) ** 2 <= radius**2
+    image = np.full((height, width, 3), (40, 90, 160), np.uint8)
+    image[disc] = (230, 200, 40)
+    return image, disc
+
+
+def _best_iou(labels, mask):
+    best = 0.0
+    for label in np.unique(labels):
+        region = labels == label
+        best = max(best, (region & mask).sum() / (region | mask).sum())
+    return best
+
+
+def _assert_valid_ucm(tree):
+    ucm2 = tree.to_ucm2()
+    assert ucm2.shape == (2 * tree.shape[0] + 1, 2 * tree.shape[1] + 1)
+    # nested partitions: every region at a higher level is a union of regions at a lower one
+    levels = np.unique(tree.heights)
+    previous = None
+    for level in np.linspace(0, levels.max() if levels.size else 0, 6):
+        labels = tree.segmentation_at(level)
+        if previous is not None:
+            pairs = np.unique(np.stack([previous.ravel(), labels.ravel()]), axis=1)
+            assert len(np.unique(pairs[0])) == pairs.shape[1]  # each fine region in one coarse
+        previous = labels
+
+
+@pytest.mark.parametrize("mode", ["scg", "mcg"])
+def test_disc_is_a_region_of_the_hierarchy(mode):
+    image, disc = _disc_image()
+    result = im2ucm(image, mode=mode, return_details=True)
+    tree = result.tree
+    assert tree.shape == disc.shape
+    _assert_valid_ucm(tree)
+    # the strongest contour of the hierarchy separates the disc from the background
+    two_regions = tree.regions_at(2)
+    assert _best_iou(two_regions, disc) > 0.9
+    # heights are calibrated into (0, 1)
+    assert 0 < tree.heights.max() <= 1
+    expected_scales = {"scg": {1.0}, "mcg": {2.0, 1.0, 0.5}}[mode]
+    assert set(result.scale_trees) == expected_scales
+    assert all(t.shape == disc.shape for t in result.scale_trees.values())
+
+
+def test_deterministic():
+    image, _ = _disc_image()
+    noise = np.random.default_rng(0).integers(0, 30, image.shape, dtype=np.uint8)
+    noisy = image + noise
+    assert im2ucm(noisy) == im2ucm(noisy)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (10, 12, 3), (3, 200, 3)])
+def test_tiny_images_give_one_region(shape):
+    tree = im2ucm(np.zeros(shape, np.uint8))
+    assert tree.shape == shape[:2]
+    assert tree.n_leaves == 1
+    assert not tree.to_ucm2().any()
+
+
+def test_flat_image_gives_one_region():
+    tree = im2ucm(np.full((40, 50, 3), 128, np.uint8))
+    assert tree.shape == (40, 50)
+    assert np.unique(tree.segmentation_at(0.05)).size == 1
+
+
+def test_input_forms_agree():
+    image, _ = _disc_image()
+    as_float = image.astype(np.float64) / 255.0
+    assert im2ucm(as_float) == im2ucm(image)
+    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    assert im2ucm(rgba) == im2ucm(image)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((4, 4, 4, 3), np.uint8), "shape"),
+        (np.full((20, 20, 3), 2.0), r"\[0, 1\]"),
+        (np.zeros((0, 5, 3), np.uint8), "empty"),
+        (np.zeros((20, 20, 3), np.int64), "dtype"),
+    ],
+)
+def test_bad_images_are_rejected(bad, message):
+    with pytest.raises(ValueError, match=message):
+        im2ucm(bad)
+
+
+def test_bad_mode_and_pixel_limit():
+    image, _ = _disc_image()
+    with pytest.raises(ValueError, match="mode"):
+        im2ucm(image, mode="fast")
+    with pytest.raises(ValueError, match="max_pixels"):
+        im2ucm(image, mode="mcg", max_pixels=100)
+
+
+def test_ucm_command_writes_bsds_mat(tmp_path):
+    import cv2
+
+    image, disc = _disc_image()
+    image_path = tmp_path / "disc.png"
+    cv2.imwrite(str(image_path), image[:, :, ::-1])
+    bad_path = tmp_path / "broken.jpg"
+    bad_path.write_bytes(b"not an image")
+    out = tmp_path / "out"
+    assert main(["ucm", str(image_path), "-o", str(out)]) == 0
+    ucm2 = scipy.io.loadmat(out / "disc.mat")["ucm2"]
+    assert ucm2.shape == (2 * disc.shape[0] + 1, 2 * disc.shape[1] + 1)
+    np.testing.assert_allclose(ucm2, im2ucm(image).to_ucm2())
+    # a broken image is named and the others still produce output
+    assert main(["ucm", str(bad_path), str(image_path), "-o", str(tmp_path / "o2"),
+                 "--format", "png"]) == 1
+    assert (tmp_path / "o2" / "disc.png").is_file()
+    assert main(["ucm", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2
