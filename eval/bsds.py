@@ -402,13 +402,9 @@ def evaluate_regions_image(result, gt_segmentations: Sequence[np.ndarray],
                     area_seg = joint.sum(axis=0, dtype=np.float64)[None, :]
                     iou = (joint / (area_gt + area_seg - joint))[1:, 1:]
                     # MATLAB max ignores NaN (0/0 for labels absent from both)
-                    if nseg:
-                        matches_seg = np.fmax(matches_seg, np.nanmax(
-                            np.where(np.isnan(iou), -np.inf, iou), axis=0, initial=-np.inf))
-                        col = np.max(np.where(np.isnan(iou), -np.inf, iou), axis=1,
-                                     initial=-np.inf)
-                    else:
-                        col = np.full(m, -np.inf)
+                    iou = np.where(np.isnan(iou), -np.inf, iou)
+                    matches_seg = np.maximum(matches_seg, iou.max(axis=0, initial=-np.inf))
+                    col = iou.max(axis=1, initial=-np.inf)
                     matches_gt_parts.append(col)
                 matches_gt = np.concatenate(matches_gt_parts) if matches_gt_parts else np.zeros(0)
                 matches_gt = np.where(np.isfinite(matches_gt), matches_gt, 0.0)

@@ -422,3 +422,19 @@ def test_explicit_thresholds():
     assert b.cnt_p[1] > 0 and b.cnt_p[2] == 0
     r = evaluate_regions_image(ucm2, [seg], thresholds=[0.4, 0.5])
     np.testing.assert_allclose(r.cnt_r / r.sum_r, [1.0, 0.5])
+
+
+def test_segs_stack_formats_and_absent_labels(tmp_path):
+    seg = _two_by_two()
+    segs = np.stack([seg, np.ones_like(seg)])
+    np.save(tmp_path / "s.npy", segs)
+    np.savez(tmp_path / "s.npz", segs=segs)
+    for name in ("s.npy", "s.npz"):
+        res = load_result(tmp_path / name, (H, W))
+        assert res.kind == "segs" and len(res.data) == 2
+    # labels 5..9 unused: they have no area and must not change any number
+    sparse = np.where(seg == 4, 10, seg)
+    a = evaluate_regions_image([seg], [seg])
+    b = evaluate_regions_image([sparse], [seg])
+    assert (a.cnt_r[0], a.cnt_p[0], a.ri[0]) == (b.cnt_r[0], b.cnt_p[0], b.ri[0])
+    assert b.voi[0] == pytest.approx(a.voi[0], abs=1e-12)
