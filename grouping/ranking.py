@@ -614,7 +614,7 @@ class RegressionForest:
             raise ValueError(f"features must have shape (N, {len(self.feature_names)}), got "
                              f"{x.shape}")
         return _forest_predict(x, self.roots, self.left, self.right, self.feature,
-                               self.threshold.astype(np.float32).astype(np.float64), self.value)
+                               self.threshold, self.value)
 
     def save(self, path) -> Path:
         """Write the forest to a ``.npz`` (plain arrays, no pickles)."""
@@ -833,3 +833,94 @@ def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, 
     if return_stage:
         return props, stage
     return props
+
+
+# ----------------------------------------------------------------------------------------
+# Training command
+# ----------------------------------------------------------------------------------------
+
+
+def best_jaccards(stage: CandidateStage, gt_masks: np.ndarray) -> np.ndarray:
+    """Best Jaccard of every (filled) candidate with any of the objects, (N,) float64."""
+    import scipy.sparse
+
+    gt_masks = np.asarray(gt_masks, dtype=bool)
+    sp = stage.cset.superpixels.ravel()
+    n_leaves = stage.cset.n_leaves
+    n = stage.cset.n_candidates
+    if len(gt_masks) == 0:
+        return np.zeros(n)
+    table = np.stack([np.bincount(sp[m.ravel()], minlength=n_leaves) for m in gt_masks])
+    ind = scipy.sparse.csr_matrix((np.ones(len(stage.filled_indices)), stage.filled_indices,
+                                   stage.filled_offsets), shape=(n, n_leaves))
+    inter = np.asarray(ind @ table.T.astype(np.float64))  # (N, K)
+    gt_area = gt_masks.reshape(len(gt_masks), -1).sum(axis=1)
+    union = stage.areas[:, None] + gt_area[None, :] - inter
+    return (inter / np.maximum(union, 1)).max(axis=1)
+
+
+def train_forest(features: np.ndarray, targets: np.ndarray, n_trees: int = 50,
+                 max_depth: int | None = 16, min_samples_leaf: int = 5,
+                 seed: int = 0) -> RegressionForest:
+    """Fit a scikit-learn random forest regressor and export it (deterministic for a seed)."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(n_estimators=n_trees, max_depth=max_depth,
+                                   min_samples_leaf=min_samples_leaf, max_features=0.5,
+                                   random_state=seed, n_jobs=1)
+    forest.fit(np.asarray(features, dtype=np.float32), np.asarray(targets, dtype=np.float64))
+    return RegressionForest.from_sklearn(forest)
+
+
+def main(argv=None) -> int:
+    from grouping.pareto import WorkingPoints, training_samples
+
+    parser = argparse.ArgumentParser(prog="python -m grouping.ranking",
+                                     description="Train the candidate ranking forest.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train", help="fit the regression forest on training hierarchies")
+    tr.add_argument("--trees", required=True, help="folder of <stem>_<k>.npz merge trees")
+    tr.add_argument("--gt", required=True, help="COCO instances JSON or BSDS groundTruth dir")
+    tr.add_argument("--out", required=True, help="output forest .npz")
+    tr.add_argument("--working-points", default=None, help="WorkingPoints .npz (pareto)")
+    tr.add_argument("--n-candidates", type=float, default=5000,
+                    help="mean candidates per image of the working point to train at")
+    tr.add_argument("--per-image", type=int, default=3000,
+                    help="candidates sampled per image (uniformly, seeded)")
+    tr.add_argument("--n-trees", type=int, default=50)
+    tr.add_argument("--max-depth", type=int, default=16)
+    tr.add_argument("--max-images", type=int, default=None)
+    tr.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        wp = WorkingPoints.load(args.working_points) if args.working_points else None
+        rng = np.random.default_rng(args.seed)
+        feats, targets = [], []
+        t0 = time.perf_counter()
+        for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images):
+            n_cands = wp.n_cands_for(args.n_candidates) if wp is not None else None
+            if n_cands is not None and n_cands.shape[1] != len(trees):
+                raise ValueError(f"{stem}: {len(trees)} hierarchies but the working points are "
+                                 f"for {n_cands.shape[1]}")
+            stage = candidate_stage(trees, n_cands)
+            y = best_jaccards(stage, masks)
+            pick = np.arange(len(y))
+            if len(pick) > args.per_image:
+                pick = np.sort(rng.choice(len(y), args.per_image, replace=False))
+            feats.append(stage.features[pick])
+            targets.append(y[pick])
+        x = np.concatenate(feats)
+        y = np.concatenate(targets)
+        forest = train_forest(x, y, args.n_trees, args.max_depth, seed=args.seed)
+        forest.save(args.out)
+        pred = forest.predict(x)
+        print(f"{len(feats)} images, {len(y)} samples, train MAE {np.abs(pred - y).mean():.4f}, "
+              f"{time.perf_counter() - t0:.1f} s -> {args.out}")
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
