@@ -1,0 +1,166 @@
+"""Tests of grouping.ranking and grouping.features: holes, Jaccard, duplicates, MMR, forest."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grouping.candidates import candidates_from_trees
+from grouping.features import FEATURE_NAMES, candidate_sums, leaf_geometry
+from grouping.hierarchy import MergeTree
+from grouping.ranking import (OverlapIndex, RegressionForest, box_reduction, candidate_stage,
+                              fill_holes, mmr_order, proposals_from_trees, remove_duplicates)
+from tests.test_grouping_candidates import quad_tree, random_tree
+
+
+def _filled_mask(stage, i):
+    lookup = np.zeros(stage.cset.n_leaves, dtype=bool)
+    lookup[stage.filled_indices[stage.filled_offsets[i]:stage.filled_offsets[i + 1]]] = True
+    return lookup[stage.cset.superpixels]
+
+
+def ring_tree():
+    # 0 = outside frame band, 1 = ring, 2 = centre.
+    lab = np.zeros((7, 7), dtype=np.int32)
+    lab[1:6, 1:6] = 1
+    lab[3, 3] = 2
+    return MergeTree(lab, [[1, 2], [0, 3]], [0.5, 0.9])
+
+
+def test_hole_filling_on_ring():
+    lab = ring_tree().leaves
+    geo = leaf_geometry(lab)
+    idx = np.array([1, 0, 2])
+    off = np.array([0, 1, 2, 3])  # candidates {ring}, {outside}, {centre}
+    hidx, hoff = fill_holes(geo, idx, off)
+    assert hidx[hoff[0]:hoff[1]].tolist() == [2]  # the ring's hole is the centre
+    # the band encloses ring + centre (they touch neither the frame nor outside its box)
+    assert sorted(hidx[hoff[1]:hoff[2]].tolist()) == [1, 2]
+    assert hoff[3] - hoff[2] == 0  # the centre has no hole
+
+
+def test_leaf_sums_match_masks():
+    tree = random_tree(7)
+    geo = leaf_geometry(tree.leaves)
+    order, begin, end = tree.leaf_ranges()
+    idx = np.concatenate([order[begin[n]:end[n]] for n in range(tree.n_regions)])
+    off = np.concatenate([[0], np.cumsum(end - begin)])
+    area, box, perim, _ = candidate_sums(geo, idx, off)
+    h, w = tree.shape
+    for n in range(tree.n_regions):
+        m = np.isin(tree.leaves, order[begin[n]:end[n]])
+        assert area[n] == m.sum()
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        assert box[n].tolist() == [cols[0], rows[0], cols[-1] + 1, rows[-1] + 1]
+        p = np.pad(m, 1)
+        expected = (p[:, 1:] != p[:, :-1]).sum() + (p[1:, :] != p[:-1, :]).sum()
+        assert perim[n] == expected
+
+
+def test_jaccard_from_leaf_areas_equals_masks():
+    trees = [random_tree(8, 9, 9, 12), random_tree(9, 9, 9, 12), ring_tree().resample((9, 9))]
+    stage = candidate_stage(trees, np.full((4, 3), 40))
+    n = len(stage.cset)
+    rng = np.random.default_rng(0)
+    masks = [_filled_mask(stage, i) for i in range(n)]
+    for _ in range(400):
+        i, j = rng.integers(n, size=2)
+        a, b = masks[i], masks[j]
+        assert stage.index.areas[i] == a.sum()
+        assert stage.index.intersection(i, j) == (a & b).sum()
+        assert stage.index.jaccard(i, j) == pytest.approx((a & b).sum() / (a | b).sum(), abs=1e-12)
+
+
+def test_duplicates_removed_across_identical_trees():
+    tree = random_tree(10)
+    stage = candidate_stage([tree, tree], np.full((4, 2), 20))
+    n = len(stage.cset)
+    kept = remove_duplicates(stage.index, stage.boxes, np.arange(n), 0.99999)
+    masks = {_filled_mask(stage, i).tobytes() for i in range(n)}
+    assert len(kept) == len(masks)
+    assert np.all(stage.cset.tree[kept] == 0)  # the first of each duplicate pair is kept
+    # Jaccard 0.8 against a greedy reference on masks, in a shuffled order
+    order = np.random.default_rng(1).permutation(n)
+    m = [_filled_mask(stage, i) for i in range(n)]
+    ref = []
+    for i in order:
+        if all((m[i] & m[j]).sum() <= 0.8 * (m[i] | m[j]).sum() for j in ref):
+            ref.append(i)
+    assert remove_duplicates(stage.index, stage.boxes, order, 0.8).tolist() == ref
+
+
+def _mmr_reference(masks, scores, theta):
+    left = list(range(len(masks)))
+    max_j = np.zeros(len(masks))
+    out = []
+    while left:
+        vals = [theta * scores[k] - (1 - theta) * max_j[k] for k in left]
+        k = left.pop(int(np.argmax(vals)))
+        out.append(k)
+        for r in left:
+            jac = (masks[k] & masks[r]).sum() / (masks[k] | masks[r]).sum()
+            max_j[r] = max(max_j[r], jac)
+    return out
+
+
+def test_mmr_hand_made_order():
+    stage = candidate_stage([quad_tree()], np.array([[7], [4], [2], [0]]))
+    n = len(stage.cset)
+    masks = [_filled_mask(stage, i) for i in range(n)]
+    # Root (score 0.9), then a near copy of it, then small disjoint pieces.
+    scores = np.linspace(0.9, 0.5, n)
+    order, values = mmr_order(stage.index, stage.boxes, np.arange(n), scores, 0.7)
+    assert order.tolist() == _mmr_reference(masks, scores, 0.7)
+    assert np.all(np.diff(values) <= 1e-12)
+    # theta = 1 is the plain score order
+    order1, _ = mmr_order(stage.index, stage.boxes, np.arange(n), scores, 1.0)
+    assert order1.tolist() == list(range(n))
+
+
+def test_mmr_diversity_known_answer():
+    # quad tree: candidate 0 = root, 1 = top half (node 4), 5 = leaf 0 ...
+    stage = candidate_stage([quad_tree()], np.array([[7], [0], [0], [0]]))
+    regs = stage.cset.regions[:, 0].tolist()
+    assert regs == [6, 4, 5, 2, 3, 0, 1]
+    # scores: top half 0.9, leaf 0 (inside top half) 0.85, bottom half 0.6
+    cands = np.array([1, 5, 2])
+    scores = np.array([0.9, 0.85, 0.6])
+    order, _ = mmr_order(stage.index, stage.boxes, cands, scores, 0.7)
+    # after the top half, leaf 0 has J = 0.5: 0.7*0.85-0.3*0.5 = 0.445 > 0.42 = 0.7*0.6
+    assert order.tolist() == [0, 1, 2]
+    order, _ = mmr_order(stage.index, stage.boxes, cands, np.array([0.9, 0.7, 0.6]), 0.7)
+    # now 0.7*0.7-0.15 = 0.34 < 0.42: the disjoint bottom half goes first
+    assert order.tolist() == [0, 2, 1]
+
+
+def test_box_reduction():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10.2], [0, 0, 5, 5], [20, 20, 30, 30]])
+    assert box_reduction(boxes, 0.95).tolist() == [True, False, True, True]
+
+
+def test_forest_matches_sklearn_and_roundtrips(tmp_path):
+    from sklearn.ensemble import RandomForestRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, len(FEATURE_NAMES))).astype(np.float32)
+    y = np.sin(x[:, 0]) + 0.1 * x[:, 3]
+    skl = RandomForestRegressor(n_estimators=5, max_depth=6, random_state=0).fit(x, y)
+    forest = RegressionForest.from_sklearn(skl)
+    xt = rng.normal(size=(100, len(FEATURE_NAMES))).astype(np.float32)
+    assert np.allclose(forest.predict(xt), skl.predict(xt), atol=1e-12)
+    path = forest.save(tmp_path / "rf.npz")
+    again = RegressionForest.load(path)
+    assert np.array_equal(again.predict(xt), forest.predict(xt))
+    with pytest.raises(FileNotFoundError):
+        RegressionForest.load(tmp_path / "missing.npz")
+
+
+def test_proposals_pipeline_and_one_region():
+    trees = [random_tree(11, 12, 12, 15), random_tree(12, 12, 12, 15)]
+    props = proposals_from_trees(trees, n_cands=np.full((4, 2), 30))
+    assert len(props) > 10
+    assert np.all(np.diff(props.scores) <= 0)
+    again = proposals_from_trees(trees, n_cands=np.full((4, 2), 30))
+    assert np.array_equal(props.leaf_indices, again.leaf_indices)
+    one = MergeTree(np.zeros((5, 6), dtype=np.int32), np.zeros((0, 2), dtype=np.int32), [])
+    p1 = proposals_from_trees([one])
+    assert len(p1) == 1 and p1.mask(0).all()
