@@ -53,14 +53,14 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from scipy import ndimage
 
-from eval.bsds_io import (KIND_BOUNDARIES, KIND_SEGS, KIND_UCM2, GroundTruth, MachineResult,
+from eval.bsds_io import (KIND_BOUNDARIES, KIND_SEGS, KIND_UCM2, MachineResult,
                           check_result_size, classify_array, find_results, list_ground_truth,
                           load_ground_truth, load_result)
 from eval.bsds_matching import correspond_pixels, search_offsets
