@@ -97,27 +97,30 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
-                  fids, thrs, child, roots, leaf_index, n_eval):
+                  table, roots, n_eval):
     n_trees = roots.shape[0]
     leaves = np.empty((h1, w1, n_eval), np.int32)
-    for r in range(h1):
-        for c in range(w1):
-            base = r * chn_width + c
-            for t in range(n_eval):
+    for t in range(n_eval):
+        for r in range(h1):
+            for c in range(w1):
+                base = r * chn_width + c
                 t1 = (((r + c) % 2) * n_eval + t) % n_trees
                 k = roots[t1]
-                while child[k] != 0:
-                    f = fids[k]
+                while True:
+                    left = int(table[k, 2])
+                    if left == 0:
+                        break
+                    f = int(table[k, 1])
                     if f < N_REG_FEATURES:
                         v = reg_flat[reg_off[f] + base]
                     else:
                         g = f - N_REG_FEATURES
                         v = sim_flat[sim_a[g] + base] - sim_flat[sim_b[g] + base]
-                    if v < thrs[k]:
-                        k = child[k]
+                    if v < table[k, 0]:
+                        k = left
                     else:
-                        k = child[k] + 1
-                leaves[r, c, t] = leaf_index[k]
+                        k = left + 1
+                leaves[r, c, t] = int(table[k, 3])
     return leaves
 
 
@@ -141,7 +144,8 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g,
     h1, w1, n_eval = leaves.shape
     n_colors = image.shape[2]
     out = np.zeros((h1 * stride + g, w1 * stride + g), np.float32)
-    seg = np.empty(g * g, np.int32)
+    seg = np.empty(g * g, np.uint8)
+    segs_flat = segs.reshape(segs.shape[0], g * g)
     means = np.zeros((256, n_colors), np.float32)
     counts = np.zeros(256, np.float32)
     neighbours = np.empty((g * g, 4), np.int32)
@@ -162,8 +166,7 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g,
                 m = nsegs[leaf]
                 if m == 1:
                     continue
-                for i in range(g * g):
-                    seg[i] = segs[leaf, i // g, i % g]
+                seg[:] = segs_flat[leaf]
                 for s in range(m):
                     counts[s] = 0.0
                     for z in range(n_colors):
@@ -225,8 +228,7 @@ def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> n
     reg_off, sim_a, sim_b = feature_offsets(chn_h, chn_w)
     n_eval = min(N_TREES_EVAL, forest.n_trees)
     leaves = _apply_forest(chns_reg.ravel(), chns_sim.ravel(), reg_off, sim_a, sim_b, chn_w, h1, w1,
-                           forest.fids, forest.thrs, forest.child, forest.roots, forest.leaf_index,
-                           n_eval)
+                           forest.node_table, forest.table_roots, n_eval)
     offset = (PATCH_SIZE - LABEL_SIZE) // 2
     if sharpen == 0:
         acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, LABEL_SIZE, STRIDE)

@@ -78,6 +78,33 @@ def _boundary_rings(segs, n_rings):
     return pixels[:count].copy(), starts
 
 
+@njit(cache=True)
+def _depth_first_layout(child, roots):
+    """Order nodes depth-first, sibling pairs kept adjacent: returns new position of each node."""
+    n = child.shape[0]
+    new = np.full(n, -1, np.int64)
+    stack = np.empty(n + 1, np.int64)
+    nxt = 0
+    for root in roots:
+        new[root] = nxt
+        nxt += 1
+        top = 0
+        stack[top] = root
+        top += 1
+        while top > 0:
+            top -= 1
+            k = stack[top]
+            left = child[k]
+            if left != 0:
+                new[left] = nxt
+                new[left + 1] = nxt + 1
+                nxt += 2
+                stack[top] = left + 1
+                stack[top + 1] = left
+                top += 2
+    return new
+
+
 @dataclass
 class EdgeForest:
     """A trained structured edge forest (see module docstring for the arrays)."""
@@ -92,6 +119,8 @@ class EdgeForest:
     ring_pixels: np.ndarray = field(init=False, repr=False)
     ring_starts: np.ndarray = field(init=False, repr=False)
     leaf_nsegs: np.ndarray = field(init=False, repr=False)
+    node_table: np.ndarray = field(init=False, repr=False)
+    table_roots: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         self.fids = np.ascontiguousarray(self.fids, dtype=np.int32)
@@ -116,6 +145,20 @@ class EdgeForest:
         if np.any(self.leaf_index[~split] < 0) or np.any(self.leaf_index >= len(self.leaf_segs)):
             raise ValueError("forest leaf index out of range")
         self.ring_pixels, self.ring_starts = _boundary_rings(self.leaf_segs, N_RINGS)
+        if n_nodes >= 2**24:
+            raise ValueError("forest too large for the packed node table (2^24 nodes)")
+        # inference layout: nodes in depth-first order (better cache locality), one 16-byte
+        # row per node: threshold, feature id, left child, leaf row (integers exact in float32)
+        new = _depth_first_layout(self.child, self.roots)
+        if np.any(new < 0):
+            raise ValueError("forest has nodes unreachable from the roots")
+        table = np.empty((n_nodes, 4), np.float32)
+        table[new, 0] = self.thrs
+        table[new, 1] = self.fids
+        table[new, 2] = np.where(split, new[self.child], 0)
+        table[new, 3] = self.leaf_index
+        self.node_table = table
+        self.table_roots = new[self.roots].astype(np.int32)
         self.leaf_nsegs = (self.leaf_segs.reshape(len(self.leaf_segs), -1).max(axis=1)
                            .astype(np.int32) + 1) if len(self.leaf_segs) else np.zeros(0, np.int32)
 
