@@ -187,8 +187,17 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g,
                 # snap pixels near the boundary to the segment of closest mean colour
                 for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen]):
                     p = ring_pixels[b]
-                    for q in range(4):
-                        labels4[q] = seg[neighbours[p, q]]
+                    a0 = seg[neighbours[p, 0]]
+                    a1 = seg[neighbours[p, 1]]
+                    a2 = seg[neighbours[p, 2]]
+                    a3 = seg[neighbours[p, 3]]
+                    if a0 == a1 and a0 == a2 and a0 == a3:
+                        seg[p] = a0
+                        continue
+                    labels4[0] = a0
+                    labels4[1] = a1
+                    labels4[2] = a2
+                    labels4[3] = a3
                     py = y0 + p // g
                     px = x0 + p % g
                     best_e = np.float32(1e30)
