@@ -186,7 +186,10 @@ def sample_front(front: Front, n_samples: int = S_SAMPLES) -> Front:
     # Fill up to n_samples with the points farthest (in x) from the chosen ones.
     while len(idx) < n_samples:
         gaps = np.diff(x[idx])
+        gaps[np.diff(idx) < 2] = -1.0  # no point left between these two
         g = int(np.argmax(gaps))
+        if gaps[g] < 0:
+            break
         mid = int(np.searchsorted(x, (x[idx[g]] + x[idx[g + 1]]) / 2))
         mid = min(max(mid, idx[g] + 1), idx[g + 1] - 1)
         idx = np.unique(np.append(idx, mid))
