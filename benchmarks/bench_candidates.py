@@ -46,6 +46,10 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=5)
     ap.add_argument("--working-point", default="mcg", choices=["mcg", "scg", "default"])
     ap.add_argument("--write-standin", default=None)
+    ap.add_argument("--model", default=None, help="ranking forest .npz (default: untrained)")
+    ap.add_argument("--working-points", default=None, help="WorkingPoints .npz")
+    ap.add_argument("--n-candidates", type=float, default=5000,
+                    help="with --working-points: mean candidates of the point")
     args = ap.parse_args()
     ucm_dir = DATA / "bsds500" / "gpb_ucm2" / "val"
     files = sorted(ucm_dir.glob("*.mat"))[: args.images]
@@ -71,6 +75,9 @@ def main() -> int:
         n_cands = np.repeat(np.array([[700], [4000], [6000], [3000]]) // 4, 4, axis=1)
     else:
         n_cands = default_n_cands(4)
+    if args.working_points:
+        from grouping.pareto import WorkingPoints
+        n_cands = WorkingPoints.load(args.working_points).n_cands_for(args.n_candidates)
     print(f"working point (rows 1..4 regions, cols trees), total {n_cands.sum()}:\n{n_cands}")
     proposals_from_trees(stand_in_trees(MergeTree.from_ucm2(scipy.io.loadmat(files[0])["ucm2"])),
                          n_cands=n_cands)  # JIT warm-up
@@ -78,7 +85,8 @@ def main() -> int:
     for f in files:
         trees = stand_in_trees(MergeTree.from_ucm2(scipy.io.loadmat(f)["ucm2"]))
         t0 = time.perf_counter()
-        props, stage = proposals_from_trees(trees, n_cands=n_cands, return_stage=True)
+        props, stage = proposals_from_trees(trees, n_cands=n_cands, model=args.model,
+                                            return_stage=True)
         total = time.perf_counter() - t0
         totals.append(total)
         ev = evaluate_proposals(gt.instances(images[f.stem]).masks, props, n_values=(100, 1000, None))
@@ -88,7 +96,7 @@ def main() -> int:
         print(f"{f.stem}: {len(stage.cset)} candidates, {stage.cset.n_leaves} base leaves -> "
               f"{len(props)} proposals; total {total:.3f} s ({steps})")
     print(f"mean candidate stage {np.mean(totals):.3f} s/image over {len(files)} images "
-          f"(one core, untrained fallback ranking)")
+          f"(one core, {'model ' + args.model if args.model else 'untrained fallback ranking'})")
     print("BSDS val instances ABO @100/1000/all:", np.round(np.mean(abos, axis=0), 3),
           " recall@0.7:", np.round(np.mean(rec, axis=0), 3))
     return 0
