@@ -345,29 +345,26 @@ def _lowest_used_ancestor(parents, used):
 
 
 @njit(cache=True)
-def _gather_ranges(cand_nodes, cand_sizes, cand_tree, range_lo, range_hi, sorted_leaves,
-                   tree_offsets):
-    """CSR leaf sets (sorted) of candidates given as unions of node ranges."""
-    n = cand_nodes.shape[0]
+def _gather_ranges(index, cand_tree, lo, hi, leaf_order):
+    """Sorted CSR leaf sets of the candidates ``index`` given as unions of leaf ranges."""
+    n = index.shape[0]
     offsets = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        t = cand_tree[i]
+    for k in range(n):
+        i = index[k]
         tot = 0
-        for q in range(cand_sizes[i]):
-            node = cand_nodes[i, q]
-            tot += range_hi[t, node] - range_lo[t, node]
-        offsets[i + 1] = offsets[i] + tot
+        for q in range(lo.shape[1]):
+            tot += hi[i, q] - lo[i, q]
+        offsets[k + 1] = offsets[k] + tot
     indices = np.empty(offsets[n], dtype=np.int32)
-    for i in range(n):
+    for k in range(n):
+        i = index[k]
         t = cand_tree[i]
-        w = offsets[i]
-        base = tree_offsets[t]
-        for q in range(cand_sizes[i]):
-            node = cand_nodes[i, q]
-            for p in range(range_lo[t, node], range_hi[t, node]):
-                indices[w] = sorted_leaves[base + p]
+        w = offsets[k]
+        for q in range(lo.shape[1]):
+            for p in range(lo[i, q], hi[i, q]):
+                indices[w] = leaf_order[t, p]
                 w += 1
-        indices[offsets[i]:offsets[i + 1]].sort()
+        indices[offsets[k]:offsets[k + 1]].sort()
     return indices, offsets
 
 
@@ -528,8 +525,6 @@ class CandidateSet:
     ----------
     superpixels : (H, W) int32
         Base partition, labels ``0..B-1``.
-    leaf_indices : (T_nnz,) int32, leaf_offsets : (N+1,) int64
-        CSR leaf sets (sorted ascending inside each candidate).
     tree : (N,) int64
         Index of the hierarchy each candidate comes from.
     n_regions : (N,) int64
@@ -553,8 +548,6 @@ class CandidateSet:
     """
 
     superpixels: np.ndarray
-    leaf_indices: np.ndarray
-    leaf_offsets: np.ndarray
     tree: np.ndarray
     n_regions: np.ndarray
     regions: np.ndarray
@@ -573,7 +566,7 @@ class CandidateSet:
 
     @property
     def n_candidates(self) -> int:
-        return int(len(self.leaf_offsets) - 1)
+        return int(len(self.tree))
 
     def __len__(self) -> int:
         return self.n_candidates
@@ -582,9 +575,20 @@ class CandidateSet:
     def n_leaves(self) -> int:
         return int(self.superpixels.max()) + 1
 
+    def leaf_csr(self, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted CSR leaf sets of the candidates ``index`` (all when None).
+
+        Returns
+        -------
+        leaf_indices : (T_nnz,) int32, leaf_offsets : (len(index)+1,) int64.
+        """
+        index = (np.arange(self.n_candidates) if index is None
+                 else np.atleast_1d(np.asarray(index, dtype=np.int64)))
+        return _gather_ranges(index, self.tree, self.range_lo, self.range_hi, self.leaf_order)
+
     def leaves(self, i: int) -> np.ndarray:
         """Base leaves (int32, sorted) of candidate ``i``."""
-        return self.leaf_indices[self.leaf_offsets[i]:self.leaf_offsets[i + 1]]
+        return self.leaf_csr([i])[0]
 
     def mask(self, i: int) -> np.ndarray:
         """(H, W) bool mask of candidate ``i``."""
@@ -595,20 +599,10 @@ class CandidateSet:
     def subset(self, index: np.ndarray) -> "CandidateSet":
         """The candidates ``index`` (int array, any order), as a new set."""
         index = np.asarray(index, dtype=np.int64)
-        lengths = np.diff(self.leaf_offsets)[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if len(index):
-            starts = self.leaf_offsets[index]
-            gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-            indices = self.leaf_indices[gather]
-        else:
-            indices = self.leaf_indices[:0]
-        return CandidateSet(self.superpixels, indices, offsets, self.tree[index],
-                            self.n_regions[index], self.regions[index], self.rank[index],
-                            self.step[index], self.start_ths[index], self.end_ths[index],
-                            self.range_lo[index], self.range_hi[index], self.leaf_order,
-                            self.leaf_rank)
+        return CandidateSet(self.superpixels, self.tree[index], self.n_regions[index],
+                            self.regions[index], self.rank[index], self.step[index],
+                            self.start_ths[index], self.end_ths[index], self.range_lo[index],
+                            self.range_hi[index], self.leaf_order, self.leaf_rank)
 
 
 def candidates_from_trees(trees: Sequence[MergeTree], n_cands) -> CandidateSet:
@@ -709,8 +703,6 @@ def candidates_from_trees(trees: Sequence[MergeTree], n_cands) -> CandidateSet:
     nodes = np.concatenate(rows_nodes)
     cand_tree = np.concatenate(rows_tree)
     sizes = np.concatenate(rows_size)
-    indices, offsets = _gather_ranges(nodes, sizes, cand_tree, range_lo, range_hi,
-                                      sorted_leaves, np.arange(n_trees, dtype=np.int64) * n_base)
     safe = np.maximum(nodes, 0)
     valid = nodes >= 0
     cand_lo = np.where(valid, range_lo[cand_tree[:, None], safe], 0)
@@ -719,7 +711,7 @@ def candidates_from_trees(trees: Sequence[MergeTree], n_cands) -> CandidateSet:
     leaf_rank = np.empty_like(leaf_order)
     for t in range(n_trees):
         leaf_rank[t, leaf_order[t]] = np.arange(n_base)
-    return CandidateSet(base, indices, offsets, cand_tree, sizes, nodes,
+    return CandidateSet(base, cand_tree, sizes, nodes,
                         np.concatenate(rows_rank), np.concatenate(rows_step),
                         np.concatenate(rows_start), np.concatenate(rows_end),
                         cand_lo, cand_hi, leaf_order, leaf_rank)

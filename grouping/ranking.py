@@ -195,6 +195,159 @@ def _merge_csr(a_idx, a_off, b_idx, b_off):
     return idx, off
 
 
+@njit(cache=True)
+def _stage_sums(cand_tree, lo, hi, leaf_order, n_leaves, area, box, frame, adj_ptr, adj_leaf,
+                adj_len, adj_contour, on_frame, fill):
+    """Area, box, perimeter, boundary contour sum and holes of candidates given as ranges.
+
+    One pass over the adjacency of each candidate's leaves; with ``fill`` the enclosed
+    components of the other leaves (see :func:`fill_holes`) are added, and the boundary
+    between the candidate and its holes is removed from its perimeter and contour sum.
+    """
+    n = cand_tree.shape[0]
+    n_q = lo.shape[1]
+    out_area = np.zeros(n, dtype=np.int64)
+    out_box = np.empty((n, 4), dtype=np.int64)
+    out_perim = np.zeros(n, dtype=np.int64)
+    out_cont = np.zeros(n, dtype=np.float64)
+    inside = np.zeros(n_leaves, dtype=np.bool_)
+    seen = np.zeros(n_leaves, dtype=np.bool_)
+    state = np.zeros(n_leaves, dtype=np.int8)  # 0 new, 1 outside, 2 hole, 3 in current BFS
+    touched = np.empty(n_leaves, dtype=np.int64)
+    queue = np.empty(n_leaves, dtype=np.int64)
+    nbl = np.empty(n_leaves, dtype=np.int64)
+    hole_idx = np.empty(1024, dtype=np.int64)
+    hole_off = np.zeros(n + 1, dtype=np.int64)
+    n_hole = 0
+    for i in range(n):
+        t = cand_tree[i]
+        x0 = 1 << 62
+        y0 = 1 << 62
+        x1 = -1
+        y1 = -1
+        tot = 0
+        per = 0
+        for q in range(n_q):
+            for p in range(lo[i, q], hi[i, q]):
+                u = leaf_order[t, p]
+                inside[u] = True
+                tot += area[u]
+                per += frame[u]
+                if box[u, 0] < x0:
+                    x0 = box[u, 0]
+                if box[u, 1] < y0:
+                    y0 = box[u, 1]
+                if box[u, 2] > x1:
+                    x1 = box[u, 2]
+                if box[u, 3] > y1:
+                    y1 = box[u, 3]
+        cont = 0.0
+        n_nb = 0
+        for q in range(n_q):
+            for p in range(lo[i, q], hi[i, q]):
+                u = leaf_order[t, p]
+                for e in range(adj_ptr[u], adj_ptr[u + 1]):
+                    v = adj_leaf[e]
+                    if not inside[v]:
+                        per += adj_len[e]
+                        cont += adj_contour[e]
+                        if not seen[v]:
+                            seen[v] = True
+                            nbl[n_nb] = v
+                            n_nb += 1
+        n_t = 0
+        if fill:
+            for k0 in range(n_nb):
+                v = nbl[k0]
+                if state[v] != 0:
+                    continue
+                head = 0
+                tail = 0
+                queue[tail] = v
+                tail += 1
+                state[v] = 3
+                touched[n_t] = v
+                n_t += 1
+                escaped = False
+                while head < tail and not escaped:
+                    x = queue[head]
+                    head += 1
+                    if (on_frame[x] or box[x, 0] < x0 or box[x, 1] < y0 or box[x, 2] > x1
+                            or box[x, 3] > y1):
+                        escaped = True
+                        break
+                    for r in range(adj_ptr[x], adj_ptr[x + 1]):
+                        y = adj_leaf[r]
+                        if inside[y] or state[y] == 3 or state[y] == 2:
+                            continue
+                        if state[y] == 1:
+                            escaped = True
+                            break
+                        state[y] = 3
+                        touched[n_t] = y
+                        n_t += 1
+                        queue[tail] = y
+                        tail += 1
+                if escaped:
+                    for k in range(tail):
+                        state[queue[k]] = 1
+                else:
+                    hole_idx = _grow(hole_idx, n_hole + tail)
+                    for k in range(tail):
+                        x = queue[k]
+                        state[x] = 2
+                        hole_idx[n_hole] = x
+                        n_hole += 1
+                        tot += area[x]
+                        for r in range(adj_ptr[x], adj_ptr[x + 1]):
+                            if inside[adj_leaf[r]]:
+                                per -= adj_len[r]
+                                cont -= adj_contour[r]
+        hole_off[i + 1] = n_hole
+        for q in range(n_q):
+            for p in range(lo[i, q], hi[i, q]):
+                inside[leaf_order[t, p]] = False
+        for k in range(n_nb):
+            seen[nbl[k]] = False
+        for k in range(n_t):
+            state[touched[k]] = 0
+        out_area[i] = tot
+        out_box[i, 0] = x0
+        out_box[i, 1] = y0
+        out_box[i, 2] = x1
+        out_box[i, 3] = y1
+        out_perim[i] = per
+        out_cont[i] = max(cont, 0.0)
+    return out_area, out_box, out_perim, out_cont, hole_idx[:n_hole].copy(), hole_off
+
+
+@njit(cache=True)
+def _gather_filled(index, cand_tree, lo, hi, leaf_order, hole_idx, hole_off):
+    """Sorted CSR leaf sets (regions + holes) of the candidates ``index``."""
+    n = index.shape[0]
+    off = np.zeros(n + 1, dtype=np.int64)
+    for k in range(n):
+        i = index[k]
+        tot = hole_off[i + 1] - hole_off[i]
+        for q in range(lo.shape[1]):
+            tot += hi[i, q] - lo[i, q]
+        off[k + 1] = off[k] + tot
+    idx = np.empty(off[n], dtype=np.int32)
+    for k in range(n):
+        i = index[k]
+        t = cand_tree[i]
+        w = off[k]
+        for q in range(lo.shape[1]):
+            for p in range(lo[i, q], hi[i, q]):
+                idx[w] = leaf_order[t, p]
+                w += 1
+        for p in range(hole_off[i], hole_off[i + 1]):
+            idx[w] = hole_idx[p]
+            w += 1
+        idx[off[k]:off[k + 1]].sort()
+    return idx, off
+
+
 # ----------------------------------------------------------------------------------------
 # Exact intersections from per-leaf areas
 # ----------------------------------------------------------------------------------------
@@ -678,21 +831,39 @@ class CandidateStage:
     ----------
     cset : CandidateSet, all candidates before any filtering.
     geometry : LeafGeometry of the base partition.
-    filled_indices, filled_offsets : CSR leaf sets after hole filling.
+    hole_indices, hole_offsets : CSR of the leaves added by hole filling.
     index : OverlapIndex
-    areas : (N,) int64, boxes : (N, 4) int64, features : (N, F) float32.
+    areas : (N,) int64, boxes : (N, 4) int64, perimeters : (N,) int64,
+    contour_sums : (N,) float64 -- of the filled candidates.
+    features : (N, F) float32.
     timings : dict of seconds per step.
     """
 
     cset: CandidateSet
     geometry: LeafGeometry
-    filled_indices: np.ndarray
-    filled_offsets: np.ndarray
+    hole_indices: np.ndarray
+    hole_offsets: np.ndarray
     index: OverlapIndex
     areas: np.ndarray
     boxes: np.ndarray
+    perimeters: np.ndarray
+    contour_sums: np.ndarray
     features: np.ndarray
     timings: dict
+
+    def filled_csr(self, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted CSR leaf sets (after hole filling) of candidates ``index`` (all if None)."""
+        c = self.cset
+        index = (np.arange(c.n_candidates) if index is None
+                 else np.atleast_1d(np.asarray(index, dtype=np.int64)))
+        return _gather_filled(index, c.tree, c.range_lo, c.range_hi, c.leaf_order,
+                              self.hole_indices, self.hole_offsets)
+
+    def filled_mask(self, i: int) -> np.ndarray:
+        """(H, W) bool mask of candidate ``i`` after hole filling."""
+        lookup = np.zeros(self.cset.n_leaves, dtype=bool)
+        lookup[self.filled_csr([i])[0]] = True
+        return lookup[self.cset.superpixels]
 
 
 def _region_areas(cset: CandidateSet, index: OverlapIndex) -> np.ndarray:
@@ -742,24 +913,21 @@ def candidate_stage(trees: Sequence[MergeTree], n_cands=None, contours=None,
     geometry = leaf_geometry(cset.superpixels, contours)
     t2 = time.perf_counter()
     timings["geometry"] = t2 - t1
-    if fill:
-        hole_idx, hole_off = fill_holes(geometry, cset.leaf_indices, cset.leaf_offsets)
-        filled_idx, filled_off = _merge_csr(cset.leaf_indices.astype(np.int64),
-                                            cset.leaf_offsets, hole_idx, hole_off)
-    else:
-        hole_idx, hole_off = None, None
-        filled_idx, filled_off = cset.leaf_indices, cset.leaf_offsets
+    c_area, c_box, c_perim, c_cont, hole_idx, hole_off = _stage_sums(
+        cset.tree, cset.range_lo, cset.range_hi, cset.leaf_order, geometry.n_leaves,
+        geometry.area, geometry.box, geometry.frame, geometry.adj_ptr, geometry.adj_leaf,
+        geometry.adj_len, geometry.adj_contour, geometry.frame > 0, bool(fill))
     t3 = time.perf_counter()
-    timings["holes"] = t3 - t2
+    timings["sums_holes"] = t3 - t2
     index = OverlapIndex(cset, geometry.area, hole_idx, hole_off)
     t4 = time.perf_counter()
     timings["overlap_index"] = t4 - t3
-    sums = candidate_sums(geometry, filled_idx, filled_off)
-    feats = candidate_features(geometry, filled_idx, filled_off, _region_areas(cset, index),
-                               cset.start_ths, cset.end_ths, sums=sums)
+    feats = candidate_features(geometry, None, None, _region_areas(cset, index),
+                               cset.start_ths, cset.end_ths,
+                               sums=(c_area, c_box, c_perim, c_cont))
     timings["features"] = time.perf_counter() - t4
-    return CandidateStage(cset, geometry, filled_idx, filled_off, index, sums[0], sums[1],
-                          feats, timings)
+    return CandidateStage(cset, geometry, hole_idx, hole_off, index, c_area, c_box, c_perim,
+                          c_cont, feats, timings)
 
 
 def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, n_cands=None,
@@ -821,12 +989,7 @@ def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, 
         final, final_scores = final[: int(n_proposals)], final_scores[: int(n_proposals)]
     # Guard tiny float inversions between the MMR block and the tail.
     final_scores = np.minimum.accumulate(final_scores)
-    lengths = np.diff(stage.filled_offsets)[final]
-    offsets = np.zeros(len(final) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    starts = stage.filled_offsets[final]
-    gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    indices = stage.filled_indices[gather]
+    indices, offsets = stage.filled_csr(final)
     props = Proposals.from_csr(stage.cset.superpixels, indices, offsets, final_scores,
                                boxes=stage.boxes[final].astype(np.float32), sort=False)
     stage.timings["output"] = time.perf_counter() - t3
@@ -851,8 +1014,8 @@ def best_jaccards(stage: CandidateStage, gt_masks: np.ndarray) -> np.ndarray:
     if len(gt_masks) == 0:
         return np.zeros(n)
     table = np.stack([np.bincount(sp[m.ravel()], minlength=n_leaves) for m in gt_masks])
-    ind = scipy.sparse.csr_matrix((np.ones(len(stage.filled_indices)), stage.filled_indices,
-                                   stage.filled_offsets), shape=(n, n_leaves))
+    idx, off = stage.filled_csr()
+    ind = scipy.sparse.csr_matrix((np.ones(len(idx)), idx, off), shape=(n, n_leaves))
     inter = np.asarray(ind @ table.T.astype(np.float64))  # (N, K)
     gt_area = gt_masks.reshape(len(gt_masks), -1).sum(axis=1)
     union = stage.areas[:, None] + gt_area[None, :] - inter

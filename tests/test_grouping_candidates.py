@@ -145,13 +145,16 @@ def test_union_masks_equal_or_of_leaf_masks():
         lv = np.concatenate([cs.leaf_order[cs.tree[i]][lo:hi]
                              for lo, hi in zip(cs.range_lo[i], cs.range_hi[i])])
         assert sorted(lv.tolist()) == cs.leaves(i).tolist()
+    idx, off = cs.leaf_csr()
+    assert off[-1] == sum(len(cs.leaves(i)) for i in range(len(cs)))
 
 
 def test_deterministic():
     t1, t2 = random_tree(5), random_tree(6)
     a = candidates_from_trees([t1, t2], np.full((4, 2), 30))
     b = candidates_from_trees([t1, t2], np.full((4, 2), 30))
-    assert np.array_equal(a.leaf_indices, b.leaf_indices)
+    assert np.array_equal(a.leaf_csr()[0], b.leaf_csr()[0])
+    assert np.array_equal(a.regions, b.regions)
     assert np.array_equal(a.superpixels, b.superpixels)
 
 

@@ -13,9 +13,7 @@ from tests.test_grouping_candidates import quad_tree, random_tree
 
 
 def _filled_mask(stage, i):
-    lookup = np.zeros(stage.cset.n_leaves, dtype=bool)
-    lookup[stage.filled_indices[stage.filled_offsets[i]:stage.filled_offsets[i + 1]]] = True
-    return lookup[stage.cset.superpixels]
+    return stage.filled_mask(i)
 
 
 def ring_tree():
@@ -164,3 +162,18 @@ def test_proposals_pipeline_and_one_region():
     one = MergeTree(np.zeros((5, 6), dtype=np.int32), np.zeros((0, 2), dtype=np.int32), [])
     p1 = proposals_from_trees([one])
     assert len(p1) == 1 and p1.mask(0).all()
+
+
+def test_stage_sums_of_filled_candidates_match_masks():
+    trees = [random_tree(13, 10, 10, 14), ring_tree().resample((10, 10))]
+    stage = candidate_stage(trees, np.full((4, 2), 40))
+    idx, off = stage.cset.leaf_csr()
+    hidx, hoff = fill_holes(stage.geometry, idx, off)
+    assert np.array_equal(np.diff(hoff), np.diff(stage.hole_offsets))
+    assert np.array_equal(np.sort(hidx), np.sort(stage.hole_indices))
+    assert np.diff(stage.hole_offsets).sum() > 0  # the ring tree has holes
+    for i in range(len(stage.cset)):
+        m = stage.filled_mask(i)
+        p = np.pad(m, 1)
+        assert stage.areas[i] == m.sum() == stage.index.areas[i]
+        assert stage.perimeters[i] == (p[:, 1:] != p[:, :-1]).sum() + (p[1:, :] != p[:-1, :]).sum()
