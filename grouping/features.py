@@ -219,7 +219,8 @@ def candidate_features(geometry: LeafGeometry, leaf_indices, leaf_offsets, regio
     Parameters
     ----------
     geometry : LeafGeometry of the base partition.
-    leaf_indices, leaf_offsets : CSR leaf sets of the N candidates (after hole filling).
+    leaf_indices, leaf_offsets : CSR leaf sets of the N candidates (after hole filling);
+        unused (may be None) when ``sums`` is given.
     region_areas : (N, 4) float, areas of the candidate's regions (NaN or <= 0 padded).
     start_ths, end_ths : (N, 4) float, thresholds of its regions (NaN padded).
     sums : optional precomputed output of :func:`candidate_sums`.

@@ -11,8 +11,9 @@ The candidate stage (:func:`proposals_from_trees`) follows MCG (paper sections 5
    overlap with a ground-truth object (:class:`RegressionForest`), or without a trained
    model the *untrained fallback* score ``min(end_ths)`` of the candidate's regions (the UCM
    strength up to which all its regions exist: higher means a more salient grouping);
-4. duplicates removed: in score order, a candidate whose Jaccard with an already kept one
-   is > 0.95 is dropped (:func:`remove_duplicates`);
+4. duplicates removed: in the order of the stacked lists (as MCG), a candidate whose
+   Jaccard with an already kept one is > 0.95 is dropped (:func:`remove_duplicates`) --
+   before hole filling and once more after it (steps 2-4 run as 4, 2, 4, 3);
 5. Maximum Marginal Relevance re-ranking (:func:`mmr_order`): greedily take the candidate
    maximizing ``theta * score - (1 - theta) * max Jaccard with those already taken``,
    ``theta = 0.7``; the value at selection time is the output score (non-increasing);
@@ -348,6 +349,53 @@ def _gather_filled(index, cand_tree, lo, hi, leaf_order, hole_idx, hole_off):
     return idx, off
 
 
+@njit(cache=True)
+def _range_boxes(cand_tree, lo, hi, leaf_order, box):
+    """Boxes of candidates given as leaf ranges (sparse-table range min/max per tree)."""
+    n_trees, n_base = leaf_order.shape
+    levels = 1
+    while (1 << levels) <= n_base:
+        levels += 1
+    st = np.empty((n_trees, levels, n_base, 4), dtype=np.int64)
+    for t in range(n_trees):
+        for p in range(n_base):
+            for c in range(4):
+                st[t, 0, p, c] = box[leaf_order[t, p], c]
+        for k in range(1, levels):
+            half = 1 << (k - 1)
+            for p in range(n_base - (1 << k) + 1):
+                st[t, k, p, 0] = min(st[t, k - 1, p, 0], st[t, k - 1, p + half, 0])
+                st[t, k, p, 1] = min(st[t, k - 1, p, 1], st[t, k - 1, p + half, 1])
+                st[t, k, p, 2] = max(st[t, k - 1, p, 2], st[t, k - 1, p + half, 2])
+                st[t, k, p, 3] = max(st[t, k - 1, p, 3], st[t, k - 1, p + half, 3])
+    n = cand_tree.shape[0]
+    out = np.empty((n, 4), dtype=np.int64)
+    for i in range(n):
+        t = cand_tree[i]
+        x0 = 1 << 62
+        y0 = 1 << 62
+        x1 = -1
+        y1 = -1
+        for q in range(lo.shape[1]):
+            a = lo[i, q]
+            b = hi[i, q]
+            if b <= a:
+                continue
+            k = 0
+            while (1 << (k + 1)) <= b - a:
+                k += 1
+            c = b - (1 << k)
+            x0 = min(x0, min(st[t, k, a, 0], st[t, k, c, 0]))
+            y0 = min(y0, min(st[t, k, a, 1], st[t, k, c, 1]))
+            x1 = max(x1, max(st[t, k, a, 2], st[t, k, c, 2]))
+            y1 = max(y1, max(st[t, k, a, 3], st[t, k, c, 3]))
+        out[i, 0] = x0
+        out[i, 1] = y0
+        out[i, 2] = x1
+        out[i, 3] = y1
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Exact intersections from per-leaf areas
 # ----------------------------------------------------------------------------------------
@@ -589,31 +637,42 @@ def _mmr(cands, scores, theta, areas, boxes, cand_tree, lo, hi, clo, chi, prefix
          tab_cols, hole_idx, hole_off, leaf_rank, area, mark):
     m = cands.shape[0]
     max_j = np.zeros(m, dtype=np.float64)
-    taken = np.zeros(m, dtype=np.bool_)
+    remaining = np.arange(m)
+    n_rem = m
     out = np.empty(m, dtype=np.int64)
     out_score = np.empty(m, dtype=np.float64)
     for step in range(m):
-        best = -1
+        best_pos = -1
         best_v = -np.inf
-        for k in range(m):
-            if not taken[k]:
-                v = theta * scores[k] - (1.0 - theta) * max_j[k]
-                if v > best_v:
-                    best_v = v
-                    best = k
-        taken[best] = True
+        for r in range(n_rem):
+            k = remaining[r]
+            v = theta * scores[k] - (1.0 - theta) * max_j[k]
+            if v > best_v or (v == best_v and k < remaining[best_pos]):
+                best_v = v
+                best_pos = r
+        best = remaining[best_pos]
+        # Remove it keeping the remaining list in increasing order (ties -> first).
+        for r in range(best_pos, n_rem - 1):
+            remaining[r] = remaining[r + 1]
+        n_rem -= 1
         out[step] = best
         out_score[step] = best_v
         i = cands[best]
-        for k in range(m):
-            if taken[k]:
-                continue
+        ai = areas[i]
+        for r in range(n_rem):
+            k = remaining[r]
             j = cands[k]
-            if _box_inter(boxes, i, j) <= 0.0:
+            bi = _box_inter(boxes, i, j)
+            if bi <= 0.0:
+                continue
+            aj = areas[j]
+            # Upper bound of the Jaccard from areas and boxes: skip when it cannot raise max_j.
+            u = min(bi, float(min(ai, aj)))
+            if u / (ai + aj - u) <= max_j[k]:
                 continue
             inter = _intersection(i, j, cand_tree, lo, hi, clo, chi, prefix, tab, tab_off,
                                   tab_cols, hole_idx, hole_off, leaf_rank, area, mark)
-            union = areas[i] + areas[j] - inter
+            union = ai + aj - inter
             if union > 0:
                 jac = inter / union
                 if jac > max_j[k]:
@@ -884,8 +943,12 @@ def default_contours(trees: Sequence[MergeTree]) -> np.ndarray:
 
 
 def candidate_stage(trees: Sequence[MergeTree], n_cands=None, contours=None,
-                    fill: bool = True) -> CandidateStage:
-    """Candidates, hole filling, overlap index and features (no scoring).
+                    fill: bool = True, j_duplicate: float | None = J_DUPLICATE) -> CandidateStage:
+    """Candidates, duplicate removal, hole filling, overlap index and features (no scoring).
+
+    Duplicates are removed in the order of the stacked lists (tree, number of regions, rank;
+    as MCG): first on the candidates as generated (cheap, exact), then once more after hole
+    filling (two candidates may differ only by a hole).
 
     Parameters
     ----------
@@ -893,10 +956,12 @@ def candidate_stage(trees: Sequence[MergeTree], n_cands=None, contours=None,
     n_cands : (4, T) ints or None (:func:`grouping.candidates.default_n_cands`).
     contours : None (max of the trees' ucm2), (H, W) or (2H+1, 2W+1) contour map.
     fill : bool, fill holes.
+    j_duplicate : Jaccard above which a candidate is a duplicate (0.95); None keeps all.
 
     Returns
     -------
     CandidateStage
+        Its ``cset`` holds the candidates left after both duplicate removals.
     """
     timings = {}
     t0 = time.perf_counter()
@@ -913,19 +978,38 @@ def candidate_stage(trees: Sequence[MergeTree], n_cands=None, contours=None,
     geometry = leaf_geometry(cset.superpixels, contours)
     t2 = time.perf_counter()
     timings["geometry"] = t2 - t1
+    if j_duplicate is not None:
+        plain = OverlapIndex(cset, geometry.area)
+        boxes0 = _range_boxes(cset.tree, cset.range_lo, cset.range_hi, cset.leaf_order,
+                              geometry.box)
+        kept = remove_duplicates(plain, boxes0, np.arange(cset.n_candidates), j_duplicate)
+        cset = cset.subset(kept)
+    t3 = time.perf_counter()
+    timings["duplicates"] = t3 - t2
     c_area, c_box, c_perim, c_cont, hole_idx, hole_off = _stage_sums(
         cset.tree, cset.range_lo, cset.range_hi, cset.leaf_order, geometry.n_leaves,
         geometry.area, geometry.box, geometry.frame, geometry.adj_ptr, geometry.adj_leaf,
         geometry.adj_len, geometry.adj_contour, geometry.frame > 0, bool(fill))
-    t3 = time.perf_counter()
-    timings["sums_holes"] = t3 - t2
-    index = OverlapIndex(cset, geometry.area, hole_idx, hole_off)
     t4 = time.perf_counter()
-    timings["overlap_index"] = t4 - t3
+    timings["sums_holes"] = t4 - t3
+    index = OverlapIndex(cset, geometry.area, hole_idx, hole_off)
+    if j_duplicate is not None and len(hole_idx):
+        kept = remove_duplicates(index, c_box, np.arange(cset.n_candidates), j_duplicate)
+        if len(kept) < cset.n_candidates:
+            lengths = np.diff(hole_off)[kept]
+            new_off = np.zeros(len(kept) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=new_off[1:])
+            gather = np.repeat(hole_off[kept] - new_off[:-1], lengths) + np.arange(new_off[-1])
+            hole_idx, hole_off = hole_idx[gather], new_off
+            cset = cset.subset(kept)
+            c_area, c_box, c_perim, c_cont = c_area[kept], c_box[kept], c_perim[kept], c_cont[kept]
+            index = OverlapIndex(cset, geometry.area, hole_idx, hole_off)
+    t5 = time.perf_counter()
+    timings["overlap_index"] = t5 - t4
     feats = candidate_features(geometry, None, None, _region_areas(cset, index),
                                cset.start_ths, cset.end_ths,
                                sums=(c_area, c_box, c_perim, c_cont))
-    timings["features"] = time.perf_counter() - t4
+    timings["features"] = time.perf_counter() - t5
     return CandidateStage(cset, geometry, hole_idx, hole_off, index, c_area, c_box, c_perim,
                           c_cont, feats, timings)
 
@@ -962,7 +1046,7 @@ def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, 
     """
     from eval.proposal_format import Proposals
 
-    stage = candidate_stage(trees, n_cands, contours)
+    stage = candidate_stage(trees, n_cands, contours, j_duplicate=j_duplicate)
     t0 = time.perf_counter()
     if model is None:
         scores = untrained_scores(stage.cset)
@@ -972,16 +1056,13 @@ def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, 
         scores = model.predict(stage.features)
     t1 = time.perf_counter()
     stage.timings["scoring"] = t1 - t0
-    order = np.lexsort((np.arange(len(scores)), -scores))
-    kept = remove_duplicates(stage.index, stage.boxes, order, j_duplicate)
-    t2 = time.perf_counter()
-    stage.timings["duplicates"] = t2 - t1
+    kept = np.lexsort((np.arange(len(scores)), -scores))
     head = kept[:mmr_max]
     mmr_pos, mmr_scores = mmr_order(stage.index, stage.boxes, head, scores[head], theta)
     final = np.concatenate([head[mmr_pos], kept[mmr_max:]])
     final_scores = np.concatenate([mmr_scores, theta * scores[kept[mmr_max:]] - (1 - theta)])
     t3 = time.perf_counter()
-    stage.timings["mmr"] = t3 - t2
+    stage.timings["mmr"] = t3 - t1
     if iou_box is not None:
         keep = box_reduction(stage.boxes[final], iou_box)
         final, final_scores = final[keep], final_scores[keep]

@@ -70,7 +70,7 @@ def test_jaccard_from_leaf_areas_equals_masks():
 
 def test_duplicates_removed_across_identical_trees():
     tree = random_tree(10)
-    stage = candidate_stage([tree, tree], np.full((4, 2), 20))
+    stage = candidate_stage([tree, tree], np.full((4, 2), 20), j_duplicate=None)
     n = len(stage.cset)
     kept = remove_duplicates(stage.index, stage.boxes, np.arange(n), 0.99999)
     masks = {_filled_mask(stage, i).tobytes() for i in range(n)}
