@@ -44,6 +44,7 @@ def stand_in_trees(tree: MergeTree, seed: int = 0) -> list[MergeTree]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=5)
+    ap.add_argument("--skip", type=int, default=0, help="skip the first images (hold-out)")
     ap.add_argument("--working-point", default="mcg", choices=["mcg", "scg", "default"])
     ap.add_argument("--write-standin", default=None)
     ap.add_argument("--model", default=None, help="ranking forest .npz (default: untrained)")
@@ -52,7 +53,7 @@ def main() -> int:
                     help="with --working-points: mean candidates of the point")
     args = ap.parse_args()
     ucm_dir = DATA / "bsds500" / "gpb_ucm2" / "val"
-    files = sorted(ucm_dir.glob("*.mat"))[: args.images]
+    files = sorted(ucm_dir.glob("*.mat"))[args.skip: args.skip + args.images]
     if not files:
         print(f"no gPb ucm2 files in {ucm_dir}", file=sys.stderr)
         return 2
