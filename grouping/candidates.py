@@ -499,7 +499,7 @@ def intersect_partitions(label_images: Sequence[np.ndarray]) -> tuple[np.ndarray
     return base.reshape(shape).astype(np.int32), lut
 
 
-def default_n_cands(n_trees: int, total: int = 2000) -> np.ndarray:
+def default_n_cands(n_trees: int, total: int = 10000) -> np.ndarray:
     """Untrained working point: how many candidates to take from each of the 4T lists.
 
     Used until :mod:`grouping.pareto` has been trained. The split follows the shape of
