@@ -177,3 +177,24 @@ def test_stage_sums_of_filled_candidates_match_masks():
         p = np.pad(m, 1)
         assert stage.areas[i] == m.sum() == stage.index.areas[i]
         assert stage.perimeters[i] == (p[:, 1:] != p[:, :-1]).sum() + (p[1:, :] != p[:-1, :]).sum()
+
+
+def test_contour_sums_known_answer():
+    tree = quad_tree()
+    geo = leaf_geometry(tree.leaves, tree.to_ucm2())
+    idx = np.array([0, 0, 1])
+    off = np.array([0, 1, 3])  # {leaf 0}, {leaf 0, leaf 1}
+    area, box, perim, cont = candidate_sums(geo, idx, off)
+    assert area.tolist() == [4, 8]
+    assert perim.tolist() == [8, 12]  # 4 frame + 4 inner elements; 8 frame + 4 inner
+    # leaf 0 touches leaf 1 along 2 elements (height 1) and leaf 2 along 2 (height 3)
+    assert cont.tolist() == [2 * 1.0 + 2 * 3.0, 4 * 3.0]
+    pix = np.zeros((4, 4))
+    pix[:, 1] = 0.5
+    geo2 = leaf_geometry(tree.leaves, pix)
+    _, _, _, cont2 = candidate_sums(geo2, idx, off)
+    # (H, W) map: an element takes the larger of its two pixels; only column 1 is 0.5:
+    # leaf 0 -> 2 elements towards leaf 1 + 1 element (column 1) towards leaf 2
+    assert cont2.tolist() == [3 * 0.5, 0.5]
+    with pytest.raises(ValueError, match="contour map"):
+        leaf_geometry(tree.leaves, np.zeros((5, 5)))
