@@ -198,3 +198,22 @@ def test_contour_sums_known_answer():
     assert cont2.tolist() == [3 * 0.5, 0.5]
     with pytest.raises(ValueError, match="contour map"):
         leaf_geometry(tree.leaves, np.zeros((5, 5)))
+
+
+def test_pipeline_with_forest_file_and_format_roundtrip(tmp_path):
+    from sklearn.ensemble import RandomForestRegressor
+
+    from eval.proposal_format import load_proposals, save_proposals
+
+    trees = [random_tree(14, 12, 12, 15), random_tree(15, 12, 12, 15)]
+    stage = candidate_stage(trees, np.full((4, 2), 30))
+    y = stage.features[:, 0]  # "prefer large candidates"
+    skl = RandomForestRegressor(n_estimators=3, random_state=0).fit(stage.features, y)
+    path = RegressionForest.from_sklearn(skl).save(tmp_path / "rf.npz")
+    props = proposals_from_trees(trees, n_cands=np.full((4, 2), 30), model=path, theta=1.0)
+    areas = props.areas()
+    assert areas[0] == areas.max()  # theta = 1: plain forest order, largest first
+    again = load_proposals(save_proposals(tmp_path / "p.npz", props))
+    assert np.array_equal(again.masks(), props.masks())
+    with pytest.raises(FileNotFoundError):
+        proposals_from_trees(trees, model=tmp_path / "missing.npz")
