@@ -43,8 +43,7 @@ from numba import njit
 
 from grouping.candidates import (CandidateSet, candidates_from_trees, default_n_cands,
                                  MAX_REGIONS)
-from grouping.features import (FEATURE_NAMES, LeafGeometry, candidate_features,
-                               candidate_sums, leaf_geometry)
+from grouping.features import FEATURE_NAMES, LeafGeometry, candidate_features, leaf_geometry
 from grouping.hierarchy import MergeTree
 
 __all__ = [
@@ -174,26 +173,6 @@ def fill_holes(geometry: LeafGeometry, leaf_indices, leaf_offsets):
     return _fill_holes(np.ascontiguousarray(leaf_indices, dtype=np.int64),
                        np.ascontiguousarray(leaf_offsets, dtype=np.int64), geometry.n_leaves,
                        geometry.adj_ptr, geometry.adj_leaf, geometry.box, on_frame)
-
-
-@njit(cache=True)
-def _merge_csr(a_idx, a_off, b_idx, b_off):
-    n = a_off.shape[0] - 1
-    off = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        off[i + 1] = off[i] + (a_off[i + 1] - a_off[i]) + (b_off[i + 1] - b_off[i])
-    idx = np.empty(off[n], dtype=np.int32)
-    for i in range(n):
-        w = off[i]
-        for p in range(a_off[i], a_off[i + 1]):
-            idx[w] = a_idx[p]
-            w += 1
-        for p in range(b_off[i], b_off[i + 1]):
-            idx[w] = b_idx[p]
-            w += 1
-        if b_off[i + 1] > b_off[i]:
-            idx[off[i]:off[i + 1]].sort()
-    return idx, off
 
 
 @njit(cache=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grouping.candidates import candidates_from_trees
 from grouping.features import FEATURE_NAMES, candidate_sums, leaf_geometry
 from grouping.hierarchy import MergeTree
-from grouping.ranking import (OverlapIndex, RegressionForest, box_reduction, candidate_stage,
+from grouping.ranking import (RegressionForest, box_reduction, candidate_stage,
                               fill_holes, mmr_order, proposals_from_trees, remove_duplicates)
 from tests.test_grouping_candidates import quad_tree, random_tree
 
