@@ -342,8 +342,13 @@ def load_tree_folder(folder, stem: str) -> list[MergeTree]:
     return [MergeTree.load(p) for p in paths]
 
 
-def training_samples(trees_dir, gt_path, max_images: int | None = None):
-    """Yield (stem, trees, gt_masks) for every ground-truth image with hierarchies."""
+def training_samples(trees_dir, gt_path, max_images: int | None = None, skip_images: int = 0):
+    """Yield (stem, trees, gt_masks) for the ground-truth images with hierarchies.
+
+    Images come in the ground truth's order; those without hierarchies or without objects
+    are passed over; the first ``skip_images`` usable ones are skipped, then at most
+    ``max_images`` are yielded.
+    """
     from eval.coco_io import load_ground_truth
 
     gt = load_ground_truth(gt_path)
@@ -351,6 +356,7 @@ def training_samples(trees_dir, gt_path, max_images: int | None = None):
     if not trees_dir.is_dir():
         raise FileNotFoundError(f"hierarchy folder not found: {trees_dir}")
     n = 0
+    skipped = 0
     for image in gt.images:
         if max_images is not None and n >= max_images:
             break
@@ -358,6 +364,9 @@ def training_samples(trees_dir, gt_path, max_images: int | None = None):
             continue
         inst = gt.instances(image)
         if inst.n_instances == 0:
+            continue
+        if skipped < skip_images:
+            skipped += 1
             continue
         n += 1
         yield image.stem, load_tree_folder(trees_dir, image.stem), inst.masks
@@ -375,6 +384,7 @@ def main(argv=None) -> int:
     tr.add_argument("--out", required=True, help="output .npz")
     tr.add_argument("--samples", type=int, default=S_SAMPLES, help="S, points per front")
     tr.add_argument("--max-images", type=int, default=None)
+    tr.add_argument("--skip-images", type=int, default=0)
     tr.add_argument("--grid-max", type=int, default=int(DEFAULT_GRID[-1]))
     args = parser.parse_args(argv)
     try:
@@ -383,7 +393,8 @@ def main(argv=None) -> int:
         n_trees = []
 
         def samples():
-            for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images):
+            for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images,
+                                                         args.skip_images):
                 n_trees.append(len(trees))
                 yield trees, masks
 

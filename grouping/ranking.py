@@ -1113,6 +1113,7 @@ def main(argv=None) -> int:
     tr.add_argument("--n-trees", type=int, default=50)
     tr.add_argument("--max-depth", type=int, default=16)
     tr.add_argument("--max-images", type=int, default=None)
+    tr.add_argument("--skip-images", type=int, default=0)
     tr.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -1120,7 +1121,8 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(args.seed)
         feats, targets = [], []
         t0 = time.perf_counter()
-        for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images):
+        for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images,
+                                                   args.skip_images):
             n_cands = wp.n_cands_for(args.n_candidates) if wp is not None else None
             if n_cands is not None and n_cands.shape[1] != len(trees):
                 raise ValueError(f"{stem}: {len(trees)} hierarchies but the working points are "
