@@ -1,0 +1,402 @@
+"""Training the candidate-selection models (Pareto working points, ranking forest) on COCO.
+
+The shipped models in ``mcg/models/`` are made by this command from the shared COCO subset
+(192 images of ``train2017``):
+
+1. ``split``: the deterministic train / held-out split (:func:`coco_split`);
+2. ``cache``: the hierarchies of every image, written once per mode as
+   ``<cache>/<mode>/<split>/<stem>_<k>.npz`` (:func:`hierarchy_trees` gives the list in
+   MCG's order), resumable, with worker processes;
+3. ``train``: ``python -m grouping.pareto train`` then ``python -m grouping.ranking train``
+   on the training folder of a mode (see ``mcg/models/README.md`` for the exact commands);
+4. ``evaluate``: held-out proposals from the cached trees and the proposal benchmark.
+
+Set ``OPENBLAS_NUM_THREADS=1`` in the environment of ``cache`` (one BLAS thread per worker).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
+           "cache_hierarchies", "tree_paths", "train_models", "write_heldout_proposals",
+           "evaluate_heldout", "main"]
+
+#: Number of training images of the split (the rest is held out).
+N_TRAIN = 128
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: Mean number of candidates per image of the working point each mode uses by default (the
+#: ranker is trained on the candidates of that working point).
+DEFAULT_N_CANDIDATES = {"mcg": 8000, "scg": 3000}
+#: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
+FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0}
+MODEL_FILES = {"working_points": "{mode}_working_points.npz", "ranker": "{mode}_ranker.npz"}
+
+
+def coco_split(image_dir, n_train: int = N_TRAIN) -> tuple[list[Path], list[Path]]:
+    """The train / held-out split of a folder of images.
+
+    The images (``.jpg``, ``.jpeg``, ``.png``) are sorted by file name; the first ``n_train``
+    are the training images, the rest are held out. The split depends on the file names
+    only (no randomness), so it is the same on every machine.
+
+    Parameters
+    ----------
+    image_dir : str or Path
+        Folder of images (the shared COCO subset: ``coco/train2017``, 192 images).
+    n_train : int
+        Number of training images.
+
+    Returns
+    -------
+    train, held_out : list of Path
+        Disjoint, each sorted by file name.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist.
+    ValueError
+        If it holds no more than ``n_train`` images (the held-out part would be empty) or
+        ``n_train`` is not positive.
+    """
+    image_dir = Path(image_dir)
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"image folder not found: {image_dir}")
+    if n_train <= 0:
+        raise ValueError(f"n_train must be positive, got {n_train}")
+    images = sorted((p for p in image_dir.iterdir()
+                     if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES),
+                    key=lambda p: p.name)
+    if len(images) <= n_train:
+        raise ValueError(f"{image_dir} has {len(images)} images; the split needs more than "
+                         f"{n_train} (n_train)")
+    return images[:n_train], images[n_train:]
+
+
+def hierarchy_trees(image: np.ndarray, mode: str) -> tuple[list, float]:
+    """The hierarchies the candidate stage uses, in MCG's order, and the seconds spent.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    mode : {"mcg", "scg"}
+
+    Returns
+    -------
+    trees : list of MergeTree
+        ``mcg``: [combined, aligned scale 0.5, aligned 1, aligned 2]; ``scg``: [tree].
+    seconds : float
+    """
+    from mcg.pipeline import im2ucm
+
+    t0 = time.perf_counter()
+    result = im2ucm(image, mode=mode, return_details=True)
+    if mode == "mcg":
+        trees = [result.tree] + [result.aligned_trees[s] for s in (0.5, 1.0, 2.0)]
+    else:
+        trees = [result.tree]
+    return trees, time.perf_counter() - t0
+
+
+def tree_paths(folder, stem: str, mode: str) -> list[Path]:
+    """The cache files ``<folder>/<stem>_<k>.npz`` of one image (4 for mcg, 1 for scg)."""
+    n = 4 if mode == "mcg" else 1
+    return [Path(folder) / f"{stem}_{k}.npz" for k in range(n)]
+
+
+def _cache_one(job):
+    image_path, folder, mode = job
+    from mcg.io import read_image
+
+    paths = tree_paths(folder, Path(image_path).stem, mode)
+    trees, seconds = hierarchy_trees(read_image(image_path), mode)
+    for tree, path in zip(trees, paths):
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        tree.save(tmp)
+        os.replace(tmp, path)
+    return str(image_path), seconds
+
+
+def cache_hierarchies(image_dir, cache_dir, modes=("mcg", "scg"), workers: int = 2,
+                      n_train: int = N_TRAIN) -> dict:
+    """Compute and store the hierarchies of every image of the split (resumable).
+
+    Files go to ``<cache_dir>/<mode>/{train,heldout}/<stem>_<k>.npz``; images whose files
+    all exist are skipped. Each file is written under a temporary name and renamed, so an
+    interrupted run leaves no partial tree.
+
+    Returns
+    -------
+    dict
+        Per mode: number of images computed and skipped, total and mean seconds per image.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    train, held = coco_split(image_dir, n_train)
+    summary = {}
+    for mode in modes:
+        jobs = []
+        skipped = 0
+        for part, images in (("train", train), ("heldout", held)):
+            folder = Path(cache_dir) / mode / part
+            folder.mkdir(parents=True, exist_ok=True)
+            for image in images:
+                if all(p.is_file() for p in tree_paths(folder, image.stem, mode)):
+                    skipped += 1
+                else:
+                    jobs.append((str(image), str(folder), mode))
+        print(f"[{mode}] {len(jobs)} images to compute, {skipped} already cached", flush=True)
+        seconds = []
+        t0 = time.perf_counter()
+        if jobs:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for i, (name, sec) in enumerate(pool.map(_cache_one, jobs), 1):
+                    seconds.append(sec)
+                    print(f"[{mode}] {i}/{len(jobs)} {Path(name).name} {sec:.2f} s "
+                          f"(elapsed {time.perf_counter() - t0:.0f} s)", flush=True)
+        summary[mode] = {"computed": len(jobs), "skipped": skipped,
+                         "wall_seconds": round(time.perf_counter() - t0, 1),
+                         "mean_seconds_per_image": round(float(np.mean(seconds)), 3)
+                         if seconds else None}
+        print(f"[{mode}] done: {summary[mode]}", flush=True)
+    return summary
+
+
+def _update_json(path: Path, key: str, value) -> None:
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[key] = value
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | None = None,
+                 forest_params: dict | None = None) -> dict:
+    """Train the working points then the ranking forest of a mode on the cached train trees.
+
+    Runs ``python -m grouping.pareto train`` and ``python -m grouping.ranking train`` (their
+    ``main``) on ``<cache_dir>/<mode>/train``, writing ``<out_dir>/<mode>_working_points.npz``
+    and ``<out_dir>/<mode>_ranker.npz``; the commands, working point and wall times are
+    recorded under ``mode`` in ``<out_dir>/training.json``.
+
+    Returns
+    -------
+    dict
+        The record written to ``training.json``.
+
+    Raises
+    ------
+    RuntimeError
+        If one of the training commands fails.
+    """
+    from grouping import pareto, ranking
+    from grouping.pareto import WorkingPoints
+
+    if mode not in DEFAULT_N_CANDIDATES:
+        raise ValueError(f"mode must be mcg or scg, got {mode!r}")
+    n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
+    params = dict(FOREST_PARAMS, **(forest_params or {}))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trees = Path(cache_dir) / mode / "train"
+    wp_path = out_dir / MODEL_FILES["working_points"].format(mode=mode)
+    rk_path = out_dir / MODEL_FILES["ranker"].format(mode=mode)
+    pareto_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(wp_path)]
+    t0 = time.perf_counter()
+    if pareto.main(pareto_argv) != 0:
+        raise RuntimeError(f"grouping.pareto train failed for {mode}")
+    t_pareto = time.perf_counter() - t0
+    ranking_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(rk_path),
+                    "--working-points", str(wp_path), "--n-candidates", f"{n_candidates:g}",
+                    "--per-image", str(params["per_image"]), "--n-trees", str(params["n_trees"]),
+                    "--max-depth", str(params["max_depth"]), "--seed", str(params["seed"])]
+    t0 = time.perf_counter()
+    if ranking.main(ranking_argv) != 0:
+        raise RuntimeError(f"grouping.ranking train failed for {mode}")
+    t_ranking = time.perf_counter() - t0
+    wp = WorkingPoints.load(wp_path)
+    ok = np.flatnonzero(wp.mean_n <= n_candidates)
+    i = int(ok[np.argmax(wp.quality[ok])]) if len(ok) else 0
+    record = {
+        "trees": str(trees),
+        "n_train_images": len({p.stem.rsplit("_", 1)[0] for p in trees.glob("*_*.npz")}),
+        "pareto_command": "python -m grouping.pareto " + " ".join(pareto_argv),
+        "ranking_command": "python -m grouping.ranking " + " ".join(ranking_argv),
+        "default_n_candidates": n_candidates,
+        "working_point": {"index": i, "mean_n": float(wp.mean_n[i]),
+                          "train_quality": float(wp.quality[i]),
+                          "n_cands": wp.n_cands[i].tolist()},
+        "n_working_points": int(len(wp.mean_n)),
+        "forest": params,
+        "wall_seconds": {"pareto": round(t_pareto, 1), "ranking": round(t_ranking, 1)},
+        "file_bytes": {wp_path.name: wp_path.stat().st_size, rk_path.name: rk_path.stat().st_size},
+    }
+    _update_json(out_dir / "training.json", mode, record)
+    return record
+
+
+def _proposals_one(job):
+    stem, trees_dir, out_dir, mode, model_path, n_cands = job
+    from eval.proposal_format import save_proposals
+    from grouping.pareto import load_tree_folder
+    from grouping.ranking import RegressionForest, proposals_from_trees
+
+    trees = load_tree_folder(trees_dir, stem)
+    model = RegressionForest.load(model_path) if model_path else None
+    t0 = time.perf_counter()
+    props, stage = proposals_from_trees(trees, model=model, n_cands=n_cands, return_stage=True)
+    seconds = time.perf_counter() - t0
+    save_proposals(Path(out_dir) / f"{stem}.npz", props)
+    return stem, seconds, int(props.n_proposals), dict(stage.timings)
+
+
+def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: bool = True,
+                            n_candidates: float | None = None, workers: int = 2) -> dict:
+    """Proposals of the held-out images from their cached trees, one ``<stem>.npz`` each.
+
+    Uses the working point of ``n_candidates`` (default :data:`DEFAULT_N_CANDIDATES`) of
+    ``<models_dir>/<mode>_working_points.npz`` and the ranker ``<mode>_ranker.npz``
+    (``trained=False``: the untrained fallback score, same working point).
+
+    Returns
+    -------
+    dict
+        Per-image candidate-stage seconds (mean, median, max), mean number of proposals and
+        mean seconds per step.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from grouping.pareto import WorkingPoints
+
+    n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
+    models_dir = Path(models_dir)
+    wp = WorkingPoints.load(models_dir / MODEL_FILES["working_points"].format(mode=mode))
+    n_cands = wp.n_cands_for(n_candidates)
+    model_path = str(models_dir / MODEL_FILES["ranker"].format(mode=mode)) if trained else None
+    trees_dir = Path(cache_dir) / mode / "heldout"
+    stems = sorted({p.stem.rsplit("_", 1)[0] for p in trees_dir.glob("*_0.npz")})
+    if not stems:
+        raise FileNotFoundError(f"no cached held-out hierarchies in {trees_dir}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(s, str(trees_dir), str(out_dir), mode, model_path, n_cands) for s in stems]
+    seconds, counts, steps = [], [], {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for i, (stem, sec, n, timings) in enumerate(pool.map(_proposals_one, jobs), 1):
+            seconds.append(sec)
+            counts.append(n)
+            for k, v in timings.items():
+                steps.setdefault(k, []).append(v)
+            print(f"[{mode} {'trained' if trained else 'untrained'}] {i}/{len(jobs)} {stem}: "
+                  f"{n} proposals, {sec:.2f} s", flush=True)
+    # The first image of each worker includes Numba compilation/cache loading: report both.
+    return {"n_images": len(stems), "mean_seconds": float(np.mean(seconds)),
+            "median_seconds": float(np.median(seconds)), "max_seconds": float(np.max(seconds)),
+            "mean_proposals": float(np.mean(counts)),
+            "mean_seconds_per_step": {k: float(np.mean(v)) for k, v in steps.items()},
+            "n_cands": n_cands.tolist()}
+
+
+def evaluate_heldout(proposals_dir, gt_path, image_dir, n_train: int = N_TRAIN) -> dict:
+    """Proposal benchmark (:func:`eval.proposals.evaluate_dataset`) on the held-out images.
+
+    The held-out images of :func:`coco_split` are linked into ``<proposals_dir>/_images`` so
+    that only they are evaluated.
+
+    Returns
+    -------
+    dict
+        The benchmark summary plus ``key`` figures: mask ABO, box recall@0.7 at N=100 and
+        1000, mask AR at 100 and 1000 and at all proposals.
+    """
+    from eval.proposals import evaluate_dataset
+
+    _, held = coco_split(image_dir, n_train)
+    proposals_dir = Path(proposals_dir)
+    link_dir = proposals_dir.parent / (proposals_dir.name + "_images")
+    link_dir.mkdir(parents=True, exist_ok=True)
+    for image in held:
+        link = link_dir / image.name
+        if not link.exists():
+            link.symlink_to(image.resolve())
+    result = evaluate_dataset(gt_path, link_dir, proposals_dir)
+    summary = result.summary
+    labels = summary["n_values"]
+    key = {}
+    for n in ("100", "1000", "all"):
+        if n in labels:
+            j = labels.index(n)
+            key[n] = {"abo": summary["masks"]["abo"][j], "ar": summary["masks"]["ar"][j],
+                      "recall@0.7": summary["masks"]["recall@0.7"][j],
+                      "box_recall@0.7": summary["boxes"]["recall@0.7"][j],
+                      "box_ar": summary["boxes"]["ar"][j],
+                      "mean_proposals": summary["mean_proposals"][j]}
+    summary["key"] = key
+    summary["warnings"] = result.warnings
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mcg.train_proposals",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("split", help="print the train / held-out split")
+    sp.add_argument("--images", required=True, help="image folder (coco/train2017)")
+    sp.add_argument("--n-train", type=int, default=N_TRAIN)
+    ca = sub.add_parser("cache", help="compute and cache the hierarchies (resumable)")
+    ca.add_argument("--images", required=True, help="image folder (coco/train2017)")
+    ca.add_argument("--cache", required=True, help="cache folder (outside the repository)")
+    ca.add_argument("--modes", nargs="+", default=["mcg", "scg"], choices=["mcg", "scg"])
+    ca.add_argument("--workers", type=int, default=2)
+    ca.add_argument("--n-train", type=int, default=N_TRAIN)
+    tr = sub.add_parser("train", help="train the working points and ranker of a mode")
+    tr.add_argument("--mode", required=True, choices=["mcg", "scg"])
+    tr.add_argument("--cache", required=True, help="cache folder of the 'cache' command")
+    tr.add_argument("--gt", required=True, help="COCO instances JSON")
+    tr.add_argument("--out", required=True, help="model folder (mcg/models)")
+    tr.add_argument("--n-candidates", type=float, default=None,
+                    help="working point of the ranker (default: DEFAULT_N_CANDIDATES[mode])")
+    ev = sub.add_parser("evaluate", help="held-out proposals and the proposal benchmark")
+    ev.add_argument("--mode", required=True, choices=["mcg", "scg"])
+    ev.add_argument("--cache", required=True, help="cache folder of the 'cache' command")
+    ev.add_argument("--gt", required=True, help="COCO instances JSON")
+    ev.add_argument("--images", required=True, help="image folder (coco/train2017)")
+    ev.add_argument("--models", required=True, help="model folder (mcg/models)")
+    ev.add_argument("--out", required=True, help="folder for the proposals and summary")
+    ev.add_argument("--untrained", action="store_true", help="fallback score (model=None)")
+    ev.add_argument("--n-candidates", type=float, default=None)
+    ev.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "split":
+            train, held = coco_split(args.images, args.n_train)
+            print(json.dumps({"train": [p.name for p in train],
+                              "heldout": [p.name for p in held]}, indent=1))
+        elif args.cmd == "cache":
+            summary = cache_hierarchies(args.images, args.cache, args.modes, args.workers,
+                                        args.n_train)
+            print(json.dumps(summary))
+        elif args.cmd == "train":
+            record = train_models(args.mode, args.cache, args.gt, args.out, args.n_candidates)
+            print(json.dumps(record, indent=1))
+        elif args.cmd == "evaluate":
+            out = Path(args.out)
+            timing = write_heldout_proposals(args.mode, args.cache, args.models, out / "proposals",
+                                             not args.untrained, args.n_candidates, args.workers)
+            summary = evaluate_heldout(out / "proposals", args.gt, args.images)
+            summary["candidate_stage"] = timing
+            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+            print(json.dumps({"key": summary["key"], "candidate_stage": timing}, indent=1))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
