@@ -42,3 +42,43 @@ def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k: int = 12) -> None:
+    """Save a grid of the best-ranked proposals drawn over the image.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W, 3) uint8 RGB
+    proposals : eval.proposal_format.Proposals
+        Proposals of ``image`` in rank order.
+    path : str or Path
+        Output PNG.
+    top_k : int
+        Number of proposals shown (rank, score and box in each panel).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = min(top_k, proposals.n_proposals)
+    columns = 4
+    rows = max(1, -(-count // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
+    dimmed = (image * 0.35).astype(np.uint8)
+    for index, axis in enumerate(axes.ravel()):
+        axis.axis("off")
+        if index >= count:
+            continue
+        mask = proposals.mask(index)
+        picture = dimmed.copy()
+        picture[mask] = image[mask]
+        axis.imshow(picture)
+        x0, y0, x1, y1 = proposals.boxes[index]
+        axis.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                     edgecolor="yellow", linewidth=1.2))
+        axis.set_title(f"#{index + 1}  score {proposals.scores[index]:.3f}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -9,22 +9,24 @@ def register(subparsers) -> None:
     """Add the ``mcg demo`` sub-command."""
     parser = subparsers.add_parser(
         "demo",
-        help="run the pipeline on the embedded default image and write pictures",
-        description="Run the most complete pipeline on scikit-image's astronaut image (or on "
-        "IMAGE) and write the contours, the hierarchy and a picture of them.",
+        help="object proposals of the embedded default image, with pictures",
+        description="Run the whole pipeline on scikit-image's astronaut image (or on IMAGE): "
+        "write the hierarchy (ucm2 .mat), the ranked proposals (.npz) and pictures of both.",
     )
     parser.add_argument("image", nargs="?", default=None, help="image file (default: embedded)")
     parser.add_argument("-o", "--out", default="mcg_demo", help="output folder (default mcg_demo)")
-    parser.add_argument("--mode", choices=("scg", "mcg"), default="scg", help="default scg")
+    parser.add_argument("--mode", choices=("scg", "mcg"), default="mcg", help="default mcg")
+    parser.add_argument("--top", type=int, default=12, help="proposals shown in the picture")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    """Compute edges and the hierarchy of the demo image, write them and a picture."""
-    from mcg.io import default_image, read_image
-    from mcg.pictures import save_hierarchy_picture
-    from mcg.pipeline import im2ucm
+    """Compute the hierarchy and the proposals of the demo image; write them and pictures."""
+    from eval.proposal_format import save_proposals
     from mcg.commands.ucm import write_hierarchy
+    from mcg.io import default_image, read_image
+    from mcg.pictures import save_hierarchy_picture, save_proposals_picture
+    from mcg.proposals import im2mcg
 
     if args.image is None:
         stem, image = default_image()
@@ -33,15 +35,20 @@ def run(args) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    result = im2ucm(image, mode=args.mode, return_details=True)
+    proposals, details = im2mcg(image, mode=args.mode, return_details=True)
     elapsed = time.perf_counter() - start
-    stages = ", ".join(f"{k} {v:.2f} s" for k, v in result.times.items())
-    print(f"{stem}: {image.shape[1]}x{image.shape[0]} image, {args.mode} hierarchy with "
-          f"{result.tree.n_leaves} superpixels in {elapsed:.2f} s ({stages}; includes one-time "
-          f"JIT compilation on a first run)")
-    for fmt in ("bsds", "npz"):
-        print(f"  wrote {write_hierarchy(result.tree, out_dir, stem, fmt)}")
-    picture = out_dir / f"{stem}_hierarchy.png"
-    save_hierarchy_picture(image, result.tree, picture)
-    print(f"  wrote {picture}")
+    tree = details["hierarchies"].tree
+    stages = ", ".join(f"{k} {v:.2f} s" for k, v in details["times"].items())
+    print(f"{stem}: {image.shape[1]}x{image.shape[0]} image, {args.mode} mode: "
+          f"{tree.n_leaves} superpixels, {proposals.n_proposals} proposals in {elapsed:.2f} s "
+          f"({stages}; a first run includes one-time JIT compilation)")
+    print(f"  wrote {write_hierarchy(tree, out_dir, stem, 'bsds')}")
+    proposals_path = out_dir / f"{stem}.npz"
+    save_proposals(proposals_path, proposals)
+    print(f"  wrote {proposals_path}")
+    for picture, draw in ((out_dir / f"{stem}_hierarchy.png", lambda p: save_hierarchy_picture(image, tree, p)),
+                          (out_dir / f"{stem}_proposals.png",
+                           lambda p: save_proposals_picture(image, proposals, p, top_k=args.top))):
+        draw(picture)
+        print(f"  wrote {picture}")
     return 0

@@ -1,0 +1,155 @@
+"""Ranked object proposals: ``im2mcg`` (hierarchies -> combinatorial candidates -> ranking).
+
+The candidate stage takes the hierarchies of :func:`mcg.pipeline.im2ucm` (in ``mcg`` mode the
+combined hierarchy and the aligned hierarchies of scales 0.5, 1 and 2, in the release's order;
+in ``scg`` mode the single hierarchy), forms the candidate lists of 1 to 4 regions, takes from
+each list the number given by the learned working point (:mod:`grouping.pareto`), fills
+holes, removes duplicates, scores the candidates with the shipped regression forest and
+re-ranks them by Maximum Marginal Relevance (:mod:`grouping.ranking`).
+
+Shipped models (``mcg/models/``, produced by ``python -m mcg.train_proposals``):
+``<mode>_working_points.npz`` and ``<mode>_ranker.npz``. Without them the stage falls back to
+untrained defaults (a warning says so).
+"""
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from eval.proposal_format import Proposals
+from mcg.pipeline import MCG_MAX_PIXELS, MODES, im2ucm
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+#: Mean number of candidates (before duplicate removal) of the default working point.
+DEFAULT_CANDIDATES = {"mcg": 10000, "scg": 4000}
+#: Scales of the per-scale hierarchies given to the candidate stage, after the combined one.
+CANDIDATE_SCALES = (0.5, 1.0, 2.0)
+
+
+@functools.lru_cache(maxsize=4)
+def load_candidate_models(mode: str, models_dir: str | None = None):
+    """The working points and ranker of a mode, loaded once.
+
+    Parameters
+    ----------
+    mode : {"mcg", "scg"}
+    models_dir : str, optional
+        Folder of the model files (default: the shipped ``mcg/models``).
+
+    Returns
+    -------
+    working_points : grouping.pareto.WorkingPoints or None
+    ranker : grouping.ranking.RegressionForest or None
+        ``None`` where the file is absent (then the untrained fallback is used, with a warning).
+    """
+    from grouping.pareto import WorkingPoints
+    from grouping.ranking import RegressionForest
+
+    folder = Path(models_dir) if models_dir else MODELS_DIR
+    points_path = folder / f"{mode}_working_points.npz"
+    ranker_path = folder / f"{mode}_ranker.npz"
+    working_points = WorkingPoints.load(points_path) if points_path.is_file() else None
+    ranker = RegressionForest.load(ranker_path) if ranker_path.is_file() else None
+    missing = [p.name for p, m in ((points_path, working_points), (ranker_path, ranker)) if m is None]
+    if missing:
+        warnings.warn(f"{mode} candidate models not found in {folder} ({', '.join(missing)}); "
+                      "using untrained defaults, expect lower proposal quality", stacklevel=3)
+    return working_points, ranker
+
+
+def candidate_trees(ucm_result, mode: str) -> list:
+    """The hierarchies of the candidate stage, in the release's order.
+
+    Parameters
+    ----------
+    ucm_result : mcg.pipeline.UcmResult
+    mode : {"mcg", "scg"}
+
+    Returns
+    -------
+    list of grouping.hierarchy.MergeTree
+        ``[combined, aligned 0.5, aligned 1, aligned 2]`` for ``mcg``, ``[tree]`` for ``scg``.
+    """
+    if mode == "scg":
+        return [ucm_result.tree]
+    return [ucm_result.tree] + [ucm_result.aligned_trees[s] for s in CANDIDATE_SCALES]
+
+
+def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_model=None,
+           models_dir: str | None = None, n_candidates: float | None = None,
+           max_pixels: int | None = MCG_MAX_PIXELS, return_details: bool = False):
+    """Ranked object proposals of an image.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W, 3) RGB, (H, W) grayscale or (H, W, 4) RGBA; uint8, uint16 or float in [0, 1].
+    mode : {"mcg", "scg"}
+        ``mcg``: multiscale hierarchies (better, slower); ``scg``: single scale.
+    n_proposals : int, optional
+        Keep at most this many proposals (all by default).
+    edge_model : EdgeForest, path or None
+        Structured edge forest (``None``: the shipped model).
+    models_dir : str, optional
+        Folder with ``<mode>_working_points.npz`` and ``<mode>_ranker.npz``.
+    n_candidates : float, optional
+        Mean number of candidates of the working point (default :data:`DEFAULT_CANDIDATES`).
+    max_pixels : int or None
+        ``mcg`` mode refuses larger images (see :func:`mcg.pipeline.im2ucm`).
+    return_details : bool
+        Also return a dict with the ``UcmResult`` (``"hierarchies"``) and ``"times"``.
+
+    Returns
+    -------
+    eval.proposal_format.Proposals
+        ``superpixels`` (H, W) int32, per-proposal leaf sets, ``scores`` (N,) float32 in rank
+        order, ``boxes`` (N, 4) float32 ``[x0, y0, x1, y1]`` (exclusive x1, y1); ``mask(i)``,
+        ``masks(top_k)``; see :func:`proposals_to_coco` for COCO export.
+    """
+    from grouping.ranking import proposals_from_trees
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if n_proposals is not None and (int(n_proposals) != n_proposals or n_proposals < 1):
+        raise ValueError(f"n_proposals must be a positive integer or None, got {n_proposals!r}")
+    ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, max_pixels=max_pixels,
+                        return_details=True)
+    working_points, ranker = load_candidate_models(mode, models_dir)
+    total = DEFAULT_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
+    trees = candidate_trees(ucm_result, mode)
+    n_cands = working_points.n_cands_for(total) if working_points is not None else None
+    if n_cands is None:
+        from grouping.candidates import default_n_cands
+
+        n_cands = default_n_cands(len(trees), total=int(total))
+    start = time.perf_counter()
+    proposals = proposals_from_trees(trees, model=ranker, n_cands=n_cands, n_proposals=n_proposals)
+    times = dict(ucm_result.times, candidates=time.perf_counter() - start)
+    if return_details:
+        return proposals, {"hierarchies": ucm_result, "times": times}
+    return proposals
+
+
+def proposals_to_coco(proposals: Proposals, image_id, top_k: int | None = None) -> list[dict]:
+    """COCO result entries (RLE mask, ``bbox`` [x, y, w, h], ``score``) of proposals.
+
+    Parameters
+    ----------
+    proposals : Proposals
+    image_id : int or str
+        COCO image id.
+    top_k : int, optional
+        Export only the best ``top_k``.
+
+    Returns
+    -------
+    list of dict
+        JSON-serializable entries in rank order, category id 1 (proposals are class-agnostic).
+    """
+    from eval.proposal_format import proposals_to_coco_results
+
+    return proposals_to_coco_results(proposals, image_id, top_k=top_k)

@@ -1,0 +1,100 @@
+"""Object proposals end to end: mcg.proposals.im2mcg and the ``mcg proposals`` command."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from eval.proposal_format import load_proposals
+from mcg.cli import main
+from mcg.proposals import im2mcg
+
+
+def _two_objects(height=72, width=96):
+    rows, cols = np.mgrid[:height, :width]
+    disc = (rows - 36) ** 2 + (cols - 28) ** 2 <= 15**2
+    square = (rows >= 20) & (rows < 52) & (cols >= 58) & (cols < 86)
+    image = np.full((height, width, 3), (60, 110, 60), np.uint8)
+    image[disc] = (220, 60, 40)
+    image[square] = (40, 60, 220)
+    return image, {"disc": disc, "square": square}
+
+
+def _iou(a, b):
+    return (a & b).sum() / (a | b).sum()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_model_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+@pytest.mark.parametrize("mode", ["scg", "mcg"])
+def test_objects_are_found_among_the_top_proposals(mode):
+    image, objects = _two_objects()
+    proposals = im2mcg(image, mode=mode)
+    assert proposals.superpixels.shape == image.shape[:2]
+    assert proposals.n_proposals >= 2
+    assert np.all(np.diff(proposals.scores) <= 0)  # rank order
+    masks = proposals.masks(20)
+    for name, obj in objects.items():
+        best = max(_iou(mask, obj) for mask in masks)
+        assert best > 0.9, f"{mode}: {name} best IoU {best:.3f}"
+    # boxes are the exclusive bounding boxes of the masks
+    for index in range(min(10, proposals.n_proposals)):
+        ys, xs = np.nonzero(proposals.mask(index))
+        np.testing.assert_array_equal(proposals.boxes[index], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+
+
+def test_deterministic_and_truncated():
+    image, _ = _two_objects()
+    first, second = im2mcg(image, mode="scg"), im2mcg(image, mode="scg")
+    np.testing.assert_array_equal(first.scores, second.scores)
+    np.testing.assert_array_equal(first.leaf_indices, second.leaf_indices)
+    top = im2mcg(image, mode="scg", n_proposals=3)
+    assert top.n_proposals == 3
+    np.testing.assert_array_equal(top.scores, first.scores[:3])
+
+
+def test_flat_image_gives_the_whole_image():
+    proposals = im2mcg(np.full((30, 40, 3), 77, np.uint8), mode="scg")
+    assert proposals.n_proposals == 1
+    assert proposals.mask(0).all()
+
+
+def test_bad_arguments():
+    image, _ = _two_objects()
+    with pytest.raises(ValueError, match="mode"):
+        im2mcg(image, mode="accurate")
+    with pytest.raises(ValueError, match="n_proposals"):
+        im2mcg(image, n_proposals=0)
+
+
+def test_proposals_command_writes_npz_and_coco(tmp_path):
+    import cv2
+
+    image, objects = _two_objects()
+    image_path = tmp_path / "42.png"
+    cv2.imwrite(str(image_path), image[:, :, ::-1])
+    out = tmp_path / "out"
+    coco = tmp_path / "results.json"
+    assert main(["proposals", str(image_path), "-o", str(out), "--mode", "scg", "--max", "5",
+                 "--coco-json", str(coco)]) == 0
+    proposals = load_proposals(out / "42.npz")
+    assert proposals.n_proposals == 5
+    results = json.loads(coco.read_text())
+    assert len(results) == 5 and {r["image_id"] for r in results} == {42}
+    from pycocotools import mask as mask_utils
+
+    first = mask_utils.decode(results[0]["segmentation"]).astype(bool)
+    np.testing.assert_array_equal(first, proposals.mask(0))
+    x0, y0, x1, y1 = proposals.boxes[0]
+    assert results[0]["bbox"] == [x0, y0, x1 - x0, y1 - y0]
+    # a non-numeric stem needs --coco-gt
+    named = tmp_path / "photo.png"
+    cv2.imwrite(str(named), image[:, :, ::-1])
+    assert main(["proposals", str(named), "-o", str(out), "--coco-json", str(coco)]) == 2
