@@ -113,6 +113,31 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
         return _flat_tree(image.shape[:2])
     t0 = time.perf_counter()
     edges, orientation = detect_edges(image, model=edge_model, nms=edge_nms)
+    _add_time(times, "edges", time.perf_counter() - t0)
+    return tree_from_contours(edges, orientation, solver=solver, times=times)
+
+
+def tree_from_contours(edges: np.ndarray, orientation: np.ndarray, *, solver: str = "dncuts",
+                       times: dict | None = None) -> MergeTree:
+    """Hierarchy from a contour map: oriented watershed, globalization, UCM by mean boundary.
+
+    Parameters
+    ----------
+    edges : ndarray, (H, W) float32 in [0, 1]
+        Soft contour map.
+    orientation : ndarray, (H, W) float32 in [0, pi)
+        Edge-normal orientation (:func:`contours.detect_edges` convention).
+    solver : {"dncuts", "exact"}
+        Eigen-solver of the globalization step.
+    times : dict, optional
+        Stage timings (``owt``, ``globalization``, ``ucm``) are added to it.
+
+    Returns
+    -------
+    MergeTree
+        Leaves at (H, W) (not calibrated: heights are mean boundary strengths).
+    """
+    times = {} if times is None else times
     t1 = time.perf_counter()
     owt2, superpixels = oriented_watershed(edges, orientation)
     t2 = time.perf_counter()
@@ -120,7 +145,6 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
     t3 = time.perf_counter()
     tree = ucm_mean_pb(globalized, superpixels)
     t4 = time.perf_counter()
-    _add_time(times, "edges", t1 - t0)
     _add_time(times, "owt", t2 - t1)
     _add_time(times, "globalization", t3 - t2)
     _add_time(times, "ucm", t4 - t3)
