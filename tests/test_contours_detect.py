@@ -82,5 +82,8 @@ def test_cli_writes_png_and_names_bad_image(tmp_path):
     png = cv2.imread(str(out / "disc.png"), cv2.IMREAD_UNCHANGED)
     assert png.dtype == np.uint8 and png.shape == (64, 64) and png.max() > 50
     assert np.load(out / "disc.npy").shape == (64, 64)
-    assert main(["edges", str(tmp_path / "broken.jpg"), "-o", str(out)]) == 2
+    # a broken image is named and fails the run (exit 1), the other images are still written
+    out2 = tmp_path / "out2"
+    assert main(["edges", str(tmp_path / "broken.jpg"), str(tmp_path / "disc.png"), "-o", str(out2)]) == 1
+    assert (out2 / "disc.png").is_file()
     assert main(["edges", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2

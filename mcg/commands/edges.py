@@ -25,59 +25,28 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def read_image_rgb(path: Path):
-    """Read an image file as an RGB (or grayscale) uint8/uint16 array.
-
-    Raises
-    ------
-    FileNotFoundError
-        When the file does not exist.
-    ValueError
-        When the file cannot be decoded as an image.
-    """
-    import cv2
-
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"cannot read image {path} (not a supported image file)")
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    return image
-
-
 def run(args) -> int:
     """Detect edges in every image of ``args.images`` (model loaded once)."""
     import cv2
     import numpy as np
 
     from contours.detect import detect_edges, load_model
+    from mcg.batch import check_image_paths, run_over_images
 
-    paths = [Path(p) for p in args.images]
-    for path in paths:  # fail before any work when an input is missing
-        if not path.is_file():
-            raise FileNotFoundError(f"image not found: {path}")
-    stems = [p.stem for p in paths]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicates:
-        raise ValueError(f"several input images share the output name(s) {duplicates}")
+    paths = check_image_paths(args.images)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_model(args.model)
-    for path in paths:
-        image = read_image_rgb(path)
-        try:
-            edges, _ = detect_edges(image, model, multiscale=args.multiscale,
-                                    sharpen=args.sharpen, nms=not args.no_nms)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from error
+
+    def process(path, image):
+        edges, _ = detect_edges(image, model, multiscale=args.multiscale,
+                                sharpen=args.sharpen, nms=not args.no_nms)
+        target = out_dir / f"{path.stem}.png"
         png = np.clip(np.round(edges * 255.0), 0, 255).astype(np.uint8)
-        if not cv2.imwrite(str(out_dir / f"{path.stem}.png"), png):
-            raise ValueError(f"cannot write {out_dir / (path.stem + '.png')}")
+        if not cv2.imwrite(str(target), png):
+            raise OSError(f"cannot write {target}")
         if args.npy:
             np.save(out_dir / f"{path.stem}.npy", edges)
-        print(f"{path} -> {out_dir / (path.stem + '.png')}")
-    return 0
+        return str(target)
+
+    return run_over_images(paths, process, "mcg edges")
