@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -314,7 +315,7 @@ def evaluate_heldout(proposals_dir, gt_path, image_dir, n_train: int = N_TRAIN) 
         The benchmark summary plus ``key`` figures: mask ABO, box recall@0.7 at N=100 and
         1000, mask AR at 100 and 1000 and at all proposals.
     """
-    from eval.proposals import evaluate_dataset
+    from eval.proposals import ProposalBenchmarkWarning, evaluate_dataset
 
     _, held = coco_split(image_dir, n_train)
     proposals_dir = Path(proposals_dir)
@@ -324,7 +325,13 @@ def evaluate_heldout(proposals_dir, gt_path, image_dir, n_train: int = N_TRAIN) 
         link = link_dir / image.name
         if not link.exists():
             link.symlink_to(image.resolve())
-    result = evaluate_dataset(gt_path, link_dir, proposals_dir)
+    with warnings.catch_warnings():
+        # The training images of the ground truth are absent from link_dir by design.
+        warnings.simplefilter("ignore", ProposalBenchmarkWarning)
+        result = evaluate_dataset(gt_path, link_dir, proposals_dir)
+    for message in result.warnings:
+        if f"of {len(held) + n_train} ground-truth images are not in" not in message:
+            print(f"warning: {message}", file=sys.stderr)
     summary = result.summary
     labels = summary["n_values"]
     key = {}
