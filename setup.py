@@ -22,7 +22,7 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "scikit-learn>=1.3"],
         "train": ["scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["mcg = mcg.cli:main"]},
