@@ -1,0 +1,95 @@
+"""The COCO train / held-out split and the shipped candidate-selection models."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grouping.candidates import MAX_REGIONS
+from grouping.features import FEATURE_NAMES
+from grouping.pareto import WorkingPoints
+from grouping.ranking import RegressionForest
+from mcg.train_proposals import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
+from tests.conftest import shared_path
+
+MODELS = Path(__file__).resolve().parents[1] / "mcg" / "models"
+N_TREES = {"mcg": 4, "scg": 1}
+
+
+def test_split_of_a_synthetic_folder_is_by_file_name(tmp_path):
+    names = ["c.jpg", "a.jpg", "e.png", "b.jpg", "d.JPG", "notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub.jpg").mkdir()  # a folder is not an image
+    train, held = coco_split(tmp_path, n_train=3)
+    assert [p.name for p in train] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert [p.name for p in held] == ["d.JPG", "e.png"]
+
+
+def test_split_rejects_bad_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        coco_split(tmp_path / "absent")
+    (tmp_path / "a.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match="has 1 images"):
+        coco_split(tmp_path, n_train=1)
+    with pytest.raises(ValueError, match="n_train must be positive"):
+        coco_split(tmp_path, n_train=0)
+
+
+def test_coco_split_is_deterministic_and_disjoint():
+    folder = shared_path("coco", "train2017")
+    train, held = coco_split(folder)
+    assert (len(train), len(held)) == (N_TRAIN, 64)
+    assert coco_split(folder) == (train, held)
+    names = [p.name for p in train + held]
+    assert names == sorted(names) and len(set(names)) == 192
+    assert not {p.name for p in train} & {p.name for p in held}
+    assert train[0].name == "000000000790.jpg"
+
+
+def test_tree_paths_follow_the_cache_layout(tmp_path):
+    assert [p.name for p in tree_paths(tmp_path, "x", "mcg")] == [f"x_{k}.npz" for k in range(4)]
+    assert tree_paths(tmp_path, "x", "scg") == [tmp_path / "x_0.npz"]
+
+
+@pytest.mark.parametrize("mode", ["mcg", "scg"])
+def test_shipped_working_points_are_sane(mode):
+    path = MODELS / f"{mode}_working_points.npz"
+    assert path.stat().st_size < 25_000_000
+    wp = WorkingPoints.load(path)
+    assert wp.n_cands.shape[1:] == (MAX_REGIONS, N_TREES[mode])
+    assert np.all(np.diff(wp.mean_n) > 0)
+    assert np.all(np.diff(wp.quality) >= 0) and 0 < wp.quality[-1] <= 1
+    n_cands = wp.n_cands_for(DEFAULT_N_CANDIDATES[mode])
+    assert n_cands.shape == (MAX_REGIONS, N_TREES[mode])
+    # The default working point is a real compromise, not the cheapest end of the front.
+    assert n_cands.sum() > 0.25 * DEFAULT_N_CANDIDATES[mode]
+
+
+@pytest.mark.parametrize("mode", ["mcg", "scg"])
+def test_shipped_ranker_is_sane(mode):
+    path = MODELS / f"{mode}_ranker.npz"
+    assert path.stat().st_size < 25_000_000
+    forest = RegressionForest.load(path)
+    assert forest.feature_names == FEATURE_NAMES
+    assert len(forest.roots) == 50
+    rng = np.random.default_rng(0)
+    pred = forest.predict(rng.random((200, len(FEATURE_NAMES))).astype(np.float32))
+    # Targets are best Jaccard indices, so every leaf value (and mean) is in [0, 1].
+    assert np.all((forest.value >= 0) & (forest.value <= 1))
+    assert pred.shape == (200,) and np.all((pred >= 0) & (pred <= 1))
+    assert pred.std() > 0  # not a constant forest
+
+
+def test_training_record_matches_the_models():
+    record = json.loads((MODELS / "training.json").read_text())
+    for mode in ("mcg", "scg"):
+        r = record[mode]
+        assert r["default_n_candidates"] == DEFAULT_N_CANDIDATES[mode]
+        assert r["n_train_images"] == N_TRAIN
+        wp = WorkingPoints.load(MODELS / f"{mode}_working_points.npz")
+        assert r["working_point"]["n_cands"] == wp.n_cands_for(
+            DEFAULT_N_CANDIDATES[mode]).tolist()
+        assert r["working_point"]["mean_n"] <= DEFAULT_N_CANDIDATES[mode]
