@@ -34,7 +34,7 @@ N_TRAIN = 128
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Mean number of candidates per image of the working point each mode uses by default (the
 #: ranker is trained on the candidates of that working point).
-DEFAULT_N_CANDIDATES = {"mcg": 8000, "scg": 3000}
+DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
 #: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
 FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0}
 MODEL_FILES = {"working_points": "{mode}_working_points.npz", "ranker": "{mode}_ranker.npz"}
