@@ -24,8 +24,10 @@ from eval.proposal_format import Proposals
 from mcg.pipeline import MCG_MAX_PIXELS, MODES, im2ucm
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-#: Mean number of candidates (before duplicate removal) of the default working point.
-DEFAULT_CANDIDATES = {"mcg": 10000, "scg": 4000}
+#: Mean number of candidates per image (before duplicate removal) of the default working point;
+#: the shipped ranker of each mode is trained on the candidates of that working point
+#: (chosen by ``python -m mcg.train_proposals``, see ``mcg/models/README.md``).
+DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
 #: Scales of the per-scale hierarchies given to the candidate stage, after the combined one.
 CANDIDATE_SCALES = (0.5, 1.0, 2.0)
 
@@ -97,7 +99,7 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
     models_dir : str, optional
         Folder with ``<mode>_working_points.npz`` and ``<mode>_ranker.npz``.
     n_candidates : float, optional
-        Mean number of candidates of the working point (default :data:`DEFAULT_CANDIDATES`).
+        Mean number of candidates of the working point (default :data:`DEFAULT_N_CANDIDATES`).
     max_pixels : int or None
         ``mcg`` mode refuses larger images (see :func:`mcg.pipeline.im2ucm`).
     return_details : bool
@@ -119,7 +121,7 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
     ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, max_pixels=max_pixels,
                         return_details=True)
     working_points, ranker = load_candidate_models(mode, models_dir)
-    total = DEFAULT_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
+    total = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
     trees = candidate_trees(ucm_result, mode)
     n_cands = working_points.n_cands_for(total) if working_points is not None else None
     if n_cands is None:

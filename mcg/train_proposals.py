@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mcg.proposals import DEFAULT_N_CANDIDATES, candidate_trees
+
 __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
            "cache_hierarchies", "tree_paths", "train_models", "write_heldout_proposals",
            "evaluate_heldout", "main"]
@@ -32,9 +34,6 @@ __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
 #: Number of training images of the split (the rest is held out).
 N_TRAIN = 128
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-#: Mean number of candidates per image of the working point each mode uses by default (the
-#: ranker is trained on the candidates of that working point).
-DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
 #: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
 FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0}
 MODEL_FILES = {"working_points": "{mode}_working_points.npz", "ranker": "{mode}_ranker.npz"}
@@ -99,11 +98,7 @@ def hierarchy_trees(image: np.ndarray, mode: str) -> tuple[list, float]:
 
     t0 = time.perf_counter()
     result = im2ucm(image, mode=mode, return_details=True)
-    if mode == "mcg":
-        trees = [result.tree] + [result.aligned_trees[s] for s in (0.5, 1.0, 2.0)]
-    else:
-        trees = [result.tree]
-    return trees, time.perf_counter() - t0
+    return candidate_trees(result, mode), time.perf_counter() - t0
 
 
 def tree_paths(folder, stem: str, mode: str) -> list[Path]:
