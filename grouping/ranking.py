@@ -74,6 +74,54 @@ def _grow(arr, need):
 
 
 @njit(cache=True)
+def _flood_outside(v, inside, state, touched, n_t, queue, adj_ptr, adj_leaf, box, on_frame,
+                   x0, y0, x1, y1):
+    """Breadth-first search of the component of non-candidate leaves containing leaf ``v``.
+
+    The component *escapes* when it reaches the image frame, leaves the candidate's box
+    ``[x0, x1] x [y0, y1]`` or touches a leaf already known to be outside (state 1); then its
+    leaves are marked outside. Otherwise it is a hole: its leaves are ``queue[:tail]`` (state 3,
+    the caller marks them). Visited leaves are appended to ``touched`` for the reset.
+
+    Returns
+    -------
+    tail : int, number of leaves in ``queue``; n_t : int, new length of ``touched``;
+    escaped : bool.
+    """
+    head = 0
+    tail = 0
+    queue[tail] = v
+    tail += 1
+    state[v] = 3
+    touched[n_t] = v
+    n_t += 1
+    escaped = False
+    while head < tail and not escaped:
+        x = queue[head]
+        head += 1
+        if (on_frame[x] or box[x, 0] < x0 or box[x, 1] < y0 or box[x, 2] > x1
+                or box[x, 3] > y1):
+            escaped = True
+            break
+        for r in range(adj_ptr[x], adj_ptr[x + 1]):
+            y = adj_leaf[r]
+            if inside[y] or state[y] == 3 or state[y] == 2:
+                continue
+            if state[y] == 1:
+                escaped = True
+                break
+            state[y] = 3
+            touched[n_t] = y
+            n_t += 1
+            queue[tail] = y
+            tail += 1
+    if escaped:
+        for k in range(tail):
+            state[queue[k]] = 1
+    return tail, n_t, escaped
+
+
+@njit(cache=True)
 def _fill_holes(indices, offsets, n_leaves, adj_ptr, adj_leaf, leaf_box, on_frame):
     n = offsets.shape[0] - 1
     inside = np.zeros(n_leaves, dtype=np.bool_)
@@ -107,38 +155,9 @@ def _fill_holes(indices, offsets, n_leaves, adj_ptr, adj_leaf, leaf_box, on_fram
                 v = adj_leaf[q]
                 if inside[v] or state[v] != 0:
                     continue
-                # Breadth-first search of the outside component of v.
-                head = 0
-                tail = 0
-                queue[tail] = v
-                tail += 1
-                state[v] = 3
-                touched[n_t] = v
-                n_t += 1
-                escaped = False
-                while head < tail and not escaped:
-                    x = queue[head]
-                    head += 1
-                    if (on_frame[x] or leaf_box[x, 0] < x0 or leaf_box[x, 1] < y0
-                            or leaf_box[x, 2] > x1 or leaf_box[x, 3] > y1):
-                        escaped = True
-                        break
-                    for r in range(adj_ptr[x], adj_ptr[x + 1]):
-                        y = adj_leaf[r]
-                        if inside[y] or state[y] == 3 or state[y] == 2:
-                            continue
-                        if state[y] == 1:
-                            escaped = True
-                            break
-                        state[y] = 3
-                        touched[n_t] = y
-                        n_t += 1
-                        queue[tail] = y
-                        tail += 1
-                if escaped:
-                    for k in range(tail):
-                        state[queue[k]] = 1
-                else:
+                tail, n_t, escaped = _flood_outside(v, inside, state, touched, n_t, queue, adj_ptr,
+                                                    adj_leaf, leaf_box, on_frame, x0, y0, x1, y1)
+                if not escaped:
                     hole_idx = _grow(hole_idx, n_hole + tail)
                     for k in range(tail):
                         state[queue[k]] = 2
@@ -241,37 +260,9 @@ def _stage_sums(cand_tree, lo, hi, leaf_order, n_leaves, area, box, frame, adj_p
                 v = nbl[k0]
                 if state[v] != 0:
                     continue
-                head = 0
-                tail = 0
-                queue[tail] = v
-                tail += 1
-                state[v] = 3
-                touched[n_t] = v
-                n_t += 1
-                escaped = False
-                while head < tail and not escaped:
-                    x = queue[head]
-                    head += 1
-                    if (on_frame[x] or box[x, 0] < x0 or box[x, 1] < y0 or box[x, 2] > x1
-                            or box[x, 3] > y1):
-                        escaped = True
-                        break
-                    for r in range(adj_ptr[x], adj_ptr[x + 1]):
-                        y = adj_leaf[r]
-                        if inside[y] or state[y] == 3 or state[y] == 2:
-                            continue
-                        if state[y] == 1:
-                            escaped = True
-                            break
-                        state[y] = 3
-                        touched[n_t] = y
-                        n_t += 1
-                        queue[tail] = y
-                        tail += 1
-                if escaped:
-                    for k in range(tail):
-                        state[queue[k]] = 1
-                else:
+                tail, n_t, escaped = _flood_outside(v, inside, state, touched, n_t, queue, adj_ptr,
+                                                    adj_leaf, box, on_frame, x0, y0, x1, y1)
+                if not escaped:
                     hole_idx = _grow(hole_idx, n_hole + tail)
                     for k in range(tail):
                         x = queue[k]
