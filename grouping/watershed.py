@@ -132,6 +132,39 @@ def _heap_pop(hv, ha, hp, n):
 
 
 @njit(cache=True)
+def _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age):
+    """Give the unqueued 4-neighbours of pixel ``p`` its label and push them on the heap.
+
+    Neighbours are visited up, left, right, down; returns the new heap size and age counter.
+    """
+    i = p // w
+    j = p - i * w
+    for d in range(4):
+        if d == 0:
+            if i == 0:
+                continue
+            q = p - w
+        elif d == 1:
+            if j == 0:
+                continue
+            q = p - 1
+        elif d == 2:
+            if j + 1 == w:
+                continue
+            q = p + 1
+        else:
+            if i + 1 == h:
+                continue
+            q = p + w
+        if not queued[q]:
+            queued[q] = True
+            labels[q] = labels[p]
+            size = _heap_push(hv, ha, hp, size, flat[q], age, q)
+            age += 1
+    return size, age
+
+
+@njit(cache=True)
 def _flood(values, markers):
     """Priority flood from the markers; every pixel ends with the label of a marker."""
     h, w = values.shape
@@ -149,56 +182,10 @@ def _flood(values, markers):
     for p in range(n):
         if seeds[p] == 0:
             continue
-        i = p // w
-        j = p - i * w
-        for d in range(4):
-            if d == 0:
-                if i == 0:
-                    continue
-                q = p - w
-            elif d == 1:
-                if j == 0:
-                    continue
-                q = p - 1
-            elif d == 2:
-                if j + 1 == w:
-                    continue
-                q = p + 1
-            else:
-                if i + 1 == h:
-                    continue
-                q = p + w
-            if not queued[q]:
-                queued[q] = True
-                labels[q] = labels[p]
-                size = _heap_push(hv, ha, hp, size, flat[q], age, q)
-                age += 1
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age)
     while size > 0:
         p, size = _heap_pop(hv, ha, hp, size)
-        i = p // w
-        j = p - i * w
-        for d in range(4):
-            if d == 0:
-                if i == 0:
-                    continue
-                q = p - w
-            elif d == 1:
-                if j == 0:
-                    continue
-                q = p - 1
-            elif d == 2:
-                if j + 1 == w:
-                    continue
-                q = p + 1
-            else:
-                if i + 1 == h:
-                    continue
-                q = p + w
-            if not queued[q]:
-                queued[q] = True
-                labels[q] = labels[p]
-                size = _heap_push(hv, ha, hp, size, flat[q], age, q)
-                age += 1
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age)
     return labels.reshape(h, w)
 
 
