@@ -1,5 +1,7 @@
 """Install the MCG grouping and object-proposal engine."""
-from setuptools import setup
+from setuptools import find_packages, setup
+
+LAYERS = ["mcg", "contours", "ncuts", "grouping", "eval"]
 
 setup(
     name="mcg",
@@ -9,7 +11,7 @@ setup(
         "maps and ranked object proposals, with the BSDS500 and proposal benchmarks."
     ),
     python_requires=">=3.11",
-    packages=["mcg", "contours", "ncuts", "grouping", "eval"],
+    packages=find_packages(include=LAYERS + [f"{layer}.*" for layer in LAYERS]),
     package_data={"mcg": ["models/*"], "contours": ["models/*"]},
     include_package_data=True,
     install_requires=[
