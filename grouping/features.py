@@ -149,6 +149,13 @@ def leaf_geometry(superpixels: np.ndarray, contours=None) -> LeafGeometry:
 
 
 @njit(cache=True)
+def extend_box(boxes, u, x0, y0, x1, y1):
+    """Grow the box ``[x0, y0, x1, y1]`` to contain row ``u`` of ``boxes`` ((n, 4) ints)."""
+    return (min(x0, boxes[u, 0]), min(y0, boxes[u, 1]), max(x1, boxes[u, 2]),
+            max(y1, boxes[u, 3]))
+
+
+@njit(cache=True)
 def _candidate_sums(indices, offsets, n_leaves, area, box, frame, adj_ptr, adj_leaf, adj_len,
                     adj_contour):
     """Area, box, perimeter and boundary contour sum of every CSR leaf set."""
@@ -173,14 +180,7 @@ def _candidate_sums(indices, offsets, n_leaves, area, box, frame, adj_ptr, adj_l
             u = indices[p]
             tot += area[u]
             per += frame[u]
-            if box[u, 0] < x0:
-                x0 = box[u, 0]
-            if box[u, 1] < y0:
-                y0 = box[u, 1]
-            if box[u, 2] > x1:
-                x1 = box[u, 2]
-            if box[u, 3] > y1:
-                y1 = box[u, 3]
+            x0, y0, x1, y1 = extend_box(box, u, x0, y0, x1, y1)
             for q in range(adj_ptr[u], adj_ptr[u + 1]):
                 if not inside[adj_leaf[q]]:
                     per += adj_len[q]

@@ -43,7 +43,8 @@ from numba import njit
 
 from grouping.candidates import (CandidateSet, candidates_from_trees, default_n_cands,
                                  MAX_REGIONS)
-from grouping.features import FEATURE_NAMES, LeafGeometry, candidate_features, leaf_geometry
+from grouping.features import (FEATURE_NAMES, LeafGeometry, candidate_features, extend_box,
+                               leaf_geometry)
 from grouping.hierarchy import MergeTree
 
 __all__ = [
@@ -140,14 +141,7 @@ def _fill_holes(indices, offsets, n_leaves, adj_ptr, adj_leaf, leaf_box, on_fram
         for p in range(s, e):
             u = indices[p]
             inside[u] = True
-            if leaf_box[u, 0] < x0:
-                x0 = leaf_box[u, 0]
-            if leaf_box[u, 1] < y0:
-                y0 = leaf_box[u, 1]
-            if leaf_box[u, 2] > x1:
-                x1 = leaf_box[u, 2]
-            if leaf_box[u, 3] > y1:
-                y1 = leaf_box[u, 3]
+            x0, y0, x1, y1 = extend_box(leaf_box, u, x0, y0, x1, y1)
         n_t = 0
         for p in range(s, e):
             u = indices[p]
@@ -232,14 +226,7 @@ def _stage_sums(cand_tree, lo, hi, leaf_order, n_leaves, area, box, frame, adj_p
                 inside[u] = True
                 tot += area[u]
                 per += frame[u]
-                if box[u, 0] < x0:
-                    x0 = box[u, 0]
-                if box[u, 1] < y0:
-                    y0 = box[u, 1]
-                if box[u, 2] > x1:
-                    x1 = box[u, 2]
-                if box[u, 3] > y1:
-                    y1 = box[u, 3]
+                x0, y0, x1, y1 = extend_box(box, u, x0, y0, x1, y1)
         cont = 0.0
         n_nb = 0
         for q in range(n_q):
