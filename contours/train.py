@@ -508,11 +508,58 @@ def merge_trees(trees: list[dict], metadata: dict) -> EdgeForest:
                       metadata=metadata)
 
 
+def _tree_checkpoint(work: Path, tree_number: int) -> Path:
+    return work / f"tree_{tree_number:03d}.npz"
+
+
+def _train_and_checkpoint(images, tree_number, seed, edges, opts, work, log=print) -> None:
+    """Train one tree and write its checkpoint (atomically: a partial file is never left)."""
+    t0 = time.time()
+    log(f"tree {tree_number}: training")
+    tree = train_tree(images, tree_number, seed, edges, opts, log)
+    elapsed = time.time() - t0
+    path = _tree_checkpoint(work, tree_number)
+    partial = path.with_name(path.stem + ".partial.npz")
+    np.savez_compressed(partial, wall_time=np.float64(elapsed), **tree)
+    partial.replace(path)
+    log(f"tree {tree_number}: done in {elapsed:.1f}s, {len(tree['leaves'])} leaves, checkpoint {path}")
+
+
+_FORK_STATE: dict = {}
+
+
+def _forked_tree_job(tree_number: int) -> int:
+    state = _FORK_STATE
+
+    def log(msg):
+        print(time.strftime("%H:%M:%S ") + msg, flush=True)
+
+    _train_and_checkpoint(state["images"], tree_number, state["seed"], state["edges"],
+                          state["opts"], state["work"], log)
+    return tree_number
+
+
+def _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, log) -> None:
+    """Train the missing trees in ``jobs`` forked processes (the images are shared by fork).
+
+    Every tree draws from its own random stream ``(seed, tree_number)``, so the forest does not
+    depend on the number of jobs."""
+    import multiprocessing
+
+    _FORK_STATE.update(images=images, seed=seed, edges=edges, opts=opts, work=work)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(missing)), maxtasksperchild=1) as pool:
+        for tree_number in pool.imap_unordered(_forked_tree_job, missing):
+            log(f"tree {tree_number}: finished in a worker")
+    _FORK_STATE.clear()
+
+
 def train_forest(images: list[TrainingImage], out_path: Path, seed: int, opts: dict,
-                 command: str = "", log=print) -> EdgeForest:
+                 command: str = "", log=print, jobs: int = 1) -> EdgeForest:
     """Train (or resume) a forest and write it to ``out_path``.
 
-    Per-tree checkpoints go to ``<out_path stem>_work/`` next to the output.
+    Per-tree checkpoints go to ``<out_path stem>_work/`` next to the output; with ``jobs > 1``
+    the missing trees are trained in parallel processes (same result as one job).
     """
     work = out_path.parent / (out_path.stem + "_work")
     work.mkdir(parents=True, exist_ok=True)
@@ -525,23 +572,23 @@ def train_forest(images: list[TrainingImage], out_path: Path, seed: int, opts: d
                                    np.random.default_rng([seed, 10**6]))
         np.save(edges_path, edges)
     log(f"quantization edges ready ({time.time() - t_start:.1f}s)")
+    missing = [t for t in range(opts["n_trees"]) if not _tree_checkpoint(work, t).exists()]
+    if missing:
+        log(f"trees to train: {missing} with {min(jobs, len(missing))} job(s)")
+    if jobs > 1 and len(missing) > 1:
+        _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, log)
+    else:
+        for t in missing:
+            _train_and_checkpoint(images, t, seed, edges, opts, work, log)
     trees = []
     wall = 0.0
     for t in range(opts["n_trees"]):
-        path = work / f"tree_{t:03d}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as data:
-                tree = {k: data[k] for k in data.files}
-            wall += float(tree.pop("wall_time"))
-            log(f"tree {t}: reusing checkpoint {path}")
-        else:
-            t0 = time.time()
-            log(f"tree {t}: training")
-            tree = train_tree(images, t, seed, edges, opts, log)
-            elapsed = time.time() - t0
-            wall += elapsed
-            np.savez_compressed(path, wall_time=np.float64(elapsed), **tree)
-            log(f"tree {t}: done in {elapsed:.1f}s, {len(tree['leaves'])} leaves, checkpoint {path}")
+        path = _tree_checkpoint(work, t)
+        with np.load(path, allow_pickle=False) as data:
+            tree = {k: data[k] for k in data.files}
+        wall += float(tree.pop("wall_time"))
+        if t not in missing:
+            log(f"tree {t}: reused checkpoint {path}")
         trees.append(tree)
     metadata = dict(format=FORMAT_NAME, version=FORMAT_VERSION, seed=seed, command=command,
                     training_wall_time_s=round(wall, 1), options=opts, n_train_images=len(images),
@@ -588,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=0, help="use only the first N images (0: all)")
     parser.add_argument("--assemble", action="store_true",
                         help="only merge the tree checkpoints that exist into --out (no training)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="train this many trees at once in separate processes (default 1)")
     args = parser.parse_args(argv)
     argv_list = sys.argv[1:] if argv is None else argv
     command = "python -m contours.train " + " ".join(shlex.quote(a) for a in argv_list)
@@ -605,7 +654,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     images = load_bsds_train(Path(args.data), args.images or None, log)
     log(f"loaded {len(images)} training images in {time.time() - t0:.1f}s")
-    train_forest(images, out, args.seed, opts, command, log)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    train_forest(images, out, args.seed, opts, command, log, jobs=args.jobs)
     return 0
 
 
