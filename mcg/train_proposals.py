@@ -237,7 +237,7 @@ def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | N
 
 
 def _proposals_one(job):
-    stem, trees_dir, out_dir, mode, model_path, n_cands, iou_box, theta = job
+    stem, trees_dir, out_dir, mode, model_path, n_cands, iou_box, rerank_options = job
     from eval.proposal_format import save_proposals
     from grouping.pareto import load_tree_folder
     from grouping.ranking import RegressionForest, proposals_from_trees
@@ -246,7 +246,7 @@ def _proposals_one(job):
     model = RegressionForest.load(model_path) if model_path else None
     t0 = time.perf_counter()
     props, stage = proposals_from_trees(trees, model=model, n_cands=n_cands, iou_box=iou_box,
-                                         theta=theta, return_stage=True)
+                                         return_stage=True, **rerank_options)
     seconds = time.perf_counter() - t0
     save_proposals(Path(out_dir) / f"{stem}.npz", props)
     return stem, seconds, int(props.n_proposals), dict(stage.timings)
@@ -254,14 +254,15 @@ def _proposals_one(job):
 
 def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: bool = True,
                             n_candidates: float | None = None, workers: int = 2,
-                            iou_box: float | None = None, theta: float | None = None) -> dict:
+                            iou_box: float | None = None, rerank: str | None = None,
+                            theta: float | None = None, gamma: float | None = None) -> dict:
     """Proposals of the held-out images from their cached trees, one ``<stem>.npz`` each.
 
     Uses the working point of ``n_candidates`` (default :data:`DEFAULT_N_CANDIDATES`) of
     ``<models_dir>/<mode>_working_points.npz`` and the ranker ``<mode>_ranker.npz``
     (``trained=False``: the untrained fallback score, same working point). ``iou_box``:
-    box reduction after MMR; ``theta``: MMR trade-off (None: the default of
-    :func:`grouping.ranking.proposals_from_trees`).
+    box reduction after the re-ranking; ``rerank``, ``theta``, ``gamma``: re-ranking rule and
+    its parameters (None: the defaults of :func:`grouping.ranking.proposals_from_trees`).
 
     Returns
     -------
@@ -284,10 +285,9 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
         raise FileNotFoundError(f"no cached held-out hierarchies in {trees_dir}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from grouping.ranking import THETA_MMR
-
-    theta = THETA_MMR if theta is None else float(theta)
-    jobs = [(s, str(trees_dir), str(out_dir), mode, model_path, n_cands, iou_box, theta)
+    rerank_options = {k: v for k, v in dict(rerank=rerank, theta=theta, gamma=gamma).items()
+                      if v is not None}
+    jobs = [(s, str(trees_dir), str(out_dir), mode, model_path, n_cands, iou_box, rerank_options)
             for s in stems]
     seconds, counts, steps = [], [], {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -383,8 +383,12 @@ def main(argv=None) -> int:
     ev.add_argument("--workers", type=int, default=2)
     ev.add_argument("--iou-box", type=float, default=None,
                     help="box reduction IoU (MCG: 0.95; default off, as proposals_from_trees)")
+    ev.add_argument("--rerank", choices=("decay", "mmr"), default=None,
+                    help="re-ranking rule (default: decay, see grouping.ranking)")
     ev.add_argument("--theta", type=float, default=None,
-                    help="MMR trade-off (default: grouping.ranking.THETA_MMR = 0.7)")
+                    help="MMR trade-off for --rerank mmr (default 0.7)")
+    ev.add_argument("--gamma", type=float, default=None,
+                    help="decay exponent for --rerank decay (default 2)")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "split":
@@ -402,7 +406,7 @@ def main(argv=None) -> int:
             out = Path(args.out)
             timing = write_heldout_proposals(args.mode, args.cache, args.models, out / "proposals",
                                              not args.untrained, args.n_candidates, args.workers,
-                                             args.iou_box, args.theta)
+                                             args.iou_box, args.rerank, args.theta, args.gamma)
             summary = evaluate_heldout(out / "proposals", args.gt, args.images)
             summary["candidate_stage"] = timing
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

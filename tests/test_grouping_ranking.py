@@ -85,12 +85,15 @@ def test_duplicates_removed_across_identical_trees():
     assert remove_duplicates(stage.index, stage.boxes, order, 0.8).tolist() == ref
 
 
-def _mmr_reference(masks, scores, theta):
+def _mmr_reference(masks, scores, theta, rule="mmr", gamma=2.0):
     left = list(range(len(masks)))
     max_j = np.zeros(len(masks))
     out = []
     while left:
-        vals = [theta * scores[k] - (1 - theta) * max_j[k] for k in left]
+        if rule == "mmr":
+            vals = [theta * scores[k] - (1 - theta) * max_j[k] for k in left]
+        else:
+            vals = [scores[k] * (1 - max_j[k]) ** gamma for k in left]
         k = left.pop(int(np.argmax(vals)))
         out.append(k)
         for r in left:
@@ -111,6 +114,12 @@ def test_mmr_hand_made_order():
     # theta = 1 is the plain score order
     order1, _ = mmr_order(stage.index, stage.boxes, np.arange(n), scores, 1.0)
     assert order1.tolist() == list(range(n))
+    for gamma in (0.5, 2.0, 3.0):
+        order, values = mmr_order(stage.index, stage.boxes, np.arange(n), scores, rule="decay",
+                                  gamma=gamma)
+        assert order.tolist() == _mmr_reference(masks, scores, None, "decay", gamma)
+        assert np.all(np.diff(values) <= 1e-12)
+        assert values[0] == scores[0]
 
 
 def test_mmr_diversity_known_answer():
@@ -127,6 +136,21 @@ def test_mmr_diversity_known_answer():
     order, _ = mmr_order(stage.index, stage.boxes, cands, np.array([0.9, 0.7, 0.6]), 0.7)
     # now 0.7*0.7-0.15 = 0.34 < 0.42: the disjoint bottom half goes first
     assert order.tolist() == [0, 2, 1]
+    # decay: leaf 0 falls to 0.85 * (1 - 0.5)**2 = 0.2125 < 0.6, the bottom half goes first
+    order, values = mmr_order(stage.index, stage.boxes, cands, scores, rule="decay", gamma=2.0)
+    assert order.tolist() == [0, 2, 1]
+    assert np.allclose(values, [0.9, 0.6, 0.2125])
+
+
+def test_rerank_rejects_bad_arguments():
+    stage = candidate_stage([quad_tree()], np.array([[7], [0], [0], [0]]))
+    cands = np.array([1, 5, 2])
+    with pytest.raises(ValueError, match="rule"):
+        mmr_order(stage.index, stage.boxes, cands, np.ones(3), rule="nms")
+    with pytest.raises(ValueError, match="non-negative"):
+        mmr_order(stage.index, stage.boxes, cands, np.array([0.5, -0.1, 0.2]), rule="decay")
+    with pytest.raises(ValueError, match="gamma"):
+        mmr_order(stage.index, stage.boxes, cands, np.ones(3), rule="decay", gamma=0.0)
 
 
 def test_box_reduction():
@@ -209,9 +233,12 @@ def test_pipeline_with_forest_file_and_format_roundtrip(tmp_path):
     y = stage.features[:, 0]  # "prefer large candidates"
     skl = RandomForestRegressor(n_estimators=3, random_state=0).fit(stage.features, y)
     path = RegressionForest.from_sklearn(skl).save(tmp_path / "rf.npz")
-    props = proposals_from_trees(trees, n_cands=np.full((4, 2), 30), model=path, theta=1.0)
+    props = proposals_from_trees(trees, n_cands=np.full((4, 2), 30), model=path, rerank="mmr", theta=1.0)
     areas = props.areas()
     assert areas[0] == areas.max()  # theta = 1: plain forest order, largest first
+    decayed = proposals_from_trees(trees, n_cands=np.full((4, 2), 30), model=path)
+    assert decayed.areas()[0] == areas.max()  # the best score is always taken first
+    assert np.all(np.diff(decayed.scores) <= 0)
     again = load_proposals(save_proposals(tmp_path / "p.npz", props))
     assert np.array_equal(again.masks(), props.masks())
     with pytest.raises(FileNotFoundError):
