@@ -23,9 +23,9 @@ The candidate stage (:func:`proposals_from_trees`) follows MCG (paper sections 5
    * ``"mmr"``: MCG's Maximum Marginal Relevance ``theta * score - (1 - theta) * J``,
      ``theta = 0.7``, where a poor but non-overlapping candidate can pass good ones.
 
-   On the 64 held-out COCO images the decay rule raised, with the same ranker, box recall at
-   IoU 0.7 from 0.20 to 0.26 at 100 proposals and from 0.38 to 0.47 at 1000, and ABO at 1000
-   from 0.55 to 0.58 (``benchmarks/bench_reranking.py``);
+   On the 64 held-out COCO images, with the same hierarchies and ranker, the decay rule raised box recall at IoU 0.7 from 0.202 to 0.250 at 100
+   proposals and from 0.379 to 0.465 at 1000, and mask ABO from 0.401 to 0.423 at 100 and
+   from 0.556 to 0.588 at 1000 (``benchmarks/bench_reranking.py``);
 6. optionally (box proposals) box reduction (:func:`box_reduction`): a candidate whose box
    has IoU > 0.95 with the box of a better-ranked kept one is dropped.
 
