@@ -6,6 +6,7 @@ hierarchy to the image size, aligns them onto the finest superpixels and combine
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -159,8 +160,18 @@ def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
 
 
+@functools.lru_cache(maxsize=None)
+def _shipped_calibration(mode: str) -> tuple:
+    from mcg.calibration import load_calibration
+
+    c = load_calibration(mode)
+    weights = None if c["weights"] is None else tuple(c["weights"])
+    return weights, c["sigmoid_thr"], c["sigmoid_slope"]
+
+
 def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
-           max_pixels: int | None = MCG_MAX_PIXELS, return_details: bool = False):
+           max_pixels: int | None = MCG_MAX_PIXELS, return_details: bool = False,
+           calibration: dict | None = None):
     """Hierarchical segmentation (ultrametric contour map) of an image.
 
     Parameters
@@ -178,6 +189,10 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         memory); ``None`` removes the limit.
     return_details : bool
         Return a :class:`UcmResult` (with per-scale trees and timings) instead of the tree.
+    calibration : dict, optional
+        ``weights`` (per scale, finest first, or None = uniform), ``sigmoid_thr`` and
+        ``sigmoid_slope`` of the final hierarchy; default: the values fit on BSDS500 train
+        and shipped in ``mcg/models/calibration.json`` (:mod:`mcg.calibration`).
 
     Returns
     -------
@@ -206,8 +221,15 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         scale_trees[scale] = tree
     # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
     # strength and calibrate with the sigmoid (one scale: no alignment).
+    if calibration is None:
+        weights, sigmoid_thr, sigmoid_slope = _shipped_calibration(mode)
+    else:
+        weights = calibration.get("weights")
+        sigmoid_thr = calibration["sigmoid_thr"]
+        sigmoid_slope = calibration["sigmoid_slope"]
     t0 = time.perf_counter()
-    final, aligned = multiscale_hierarchy(scale_trees)
+    final, aligned = multiscale_hierarchy(scale_trees, weights=weights, sigmoid_thr=sigmoid_thr,
+                                          sigmoid_slope=sigmoid_slope)
     _add_time(times, "align_combine", time.perf_counter() - t0)
     if return_details:
         return UcmResult(tree=final, scale_trees=scale_trees, aligned_trees=aligned, times=times)

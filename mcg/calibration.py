@@ -1,0 +1,289 @@
+"""Combination weights and sigmoid calibration of the final hierarchy, fit on BSDS500 train.
+
+Both modes end with :func:`grouping.multiscale.multiscale_hierarchy`: the aligned per-scale
+boundary maps are summed with weights, the hierarchy is rebuilt by mean boundary strength and
+its merge heights ``h`` are mapped to ``1 / (1 + exp(-slope * (h - thr)))``. The release uses
+uniform weights, ``thr = 0.35`` and ``slope = 8``; this module fits them on BSDS500 train and
+:func:`load_calibration` gives the pipeline the shipped values (``mcg/models/calibration.json``).
+
+Fitting (``python -m mcg.calibration fit``):
+
+1. for the first ``--images`` train images (sorted by name), the per-scale hierarchies and
+   their aligned boundary maps are computed once and cached (``--work``);
+2. every candidate weight vector is scored by the boundary benchmark of the *uncalibrated*
+   combined hierarchy at ``--grid`` thresholds (pooled quantiles of the merge heights): its
+   best dataset F (ODS) -- the sigmoid is monotonic, so it cannot change the ODS beyond
+   threshold sampling;
+3. for the best weights, every ``(thr, slope)`` of a grid is scored from the same counts: the
+   99 benchmark thresholds ``t`` of the calibrated map are the raw thresholds
+   ``thr + logit(t) / slope`` (each read at the nearest grid threshold above it), which gives
+   ODS, OIS and AP as the benchmark would compute them; the pair with the largest
+   ``ODS + OIS + AP`` is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, collect_boundaries,
+                       evaluate_boundaries_image)
+from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
+
+__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
+           "grid_counts", "evaluate_calibration", "fit_sigmoid"]
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+CALIBRATION_FILE = "calibration.json"
+#: The MCG release's values (uniform weights, sigmoid 0.35 / 8), used when no file is shipped.
+RELEASE_CALIBRATION = {"weights": None, "sigmoid_thr": SIGMOID_THRESHOLD,
+                       "sigmoid_slope": SIGMOID_SLOPE}
+#: Candidate weights (scales 2, 1, 0.5) tried by the fit; normalized to sum 1 when used.
+WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2), (2, 2, 1))
+SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
+SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
+
+
+def load_calibration(mode: str, models_dir=None) -> dict:
+    """Weights and sigmoid parameters of a mode's final hierarchy.
+
+    Parameters
+    ----------
+    mode : {"scg", "mcg"}
+    models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
+
+    Returns
+    -------
+    dict with ``weights`` (list of floats for scales finest first, or None = uniform),
+    ``sigmoid_thr`` and ``sigmoid_slope`` (floats). The release's values, with a warning, when
+    the file or the mode's entry is missing.
+    """
+    path = Path(models_dir or MODELS_DIR) / CALIBRATION_FILE
+    try:
+        record = json.loads(path.read_text())[mode]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
+        warnings.warn(f"no {mode} calibration in {path} ({type(error).__name__}); using the "
+                      "release's uniform weights and sigmoid (0.35, 8)", stacklevel=2)
+        return dict(RELEASE_CALIBRATION)
+    return {"weights": record["weights"], "sigmoid_thr": float(record["sigmoid_thr"]),
+            "sigmoid_slope": float(record["sigmoid_slope"])}
+
+
+def raw_thresholds(thr: float, slope: float, calibrated) -> np.ndarray:
+    """Raw heights whose sigmoid ``1 / (1 + exp(-slope * (h - thr)))`` equals ``calibrated``.
+
+    Parameters
+    ----------
+    calibrated : (n,) floats in (0, 1).
+
+    Returns
+    -------
+    (n,) float64.
+    """
+    t = np.asarray(calibrated, dtype=np.float64)
+    return thr + np.log(t / (1.0 - t)) / slope
+
+
+def _image_counts(job):
+    ucm2, gts, grid = job
+    c = evaluate_boundaries_image(ucm2, gts, thresholds=grid)
+    return np.stack([c.cnt_r, c.sum_r, c.cnt_p, c.sum_p])
+
+
+def grid_counts(raw_ucm2s, gt_boundaries, grid, workers: int = 1) -> np.ndarray:
+    """Boundary counts of uncalibrated hierarchies at raw thresholds.
+
+    Parameters
+    ----------
+    raw_ucm2s : sequence of (2H+1, 2W+1) float ucm2 (uncalibrated heights), one per image.
+    gt_boundaries : sequence of lists of (H, W) human boundary maps.
+    grid : (K,) ascending raw thresholds.
+    workers : processes (1: in this process).
+
+    Returns
+    -------
+    (n_images, 4, K) float64: ``cnt_r, sum_r, cnt_p, sum_p`` per threshold.
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    jobs = [(u, g, grid) for u, g in zip(raw_ucm2s, gt_boundaries)]
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = list(pool.map(_image_counts, jobs))
+    else:
+        rows = [_image_counts(job) for job in jobs]
+    return np.stack(rows).reshape(len(jobs), 4, grid.size)
+
+
+def evaluate_calibration(counts: np.ndarray, grid, thr: float, slope: float,
+                         nthresh: int = 99) -> BoundaryEvaluation:
+    """Benchmark figures of the calibrated hierarchies, read from raw-threshold counts.
+
+    The benchmark's threshold ``t`` of the calibrated map keeps the boundaries of raw height
+    ``>= thr + logit(t) / slope``; its counts are read at the first grid threshold at or above
+    that height (the last grid threshold should lie above every height: empty map).
+
+    Parameters
+    ----------
+    counts : (n_images, 4, K) from :func:`grid_counts`.
+    grid : (K,) its raw thresholds.
+
+    Returns
+    -------
+    eval.bsds.BoundaryEvaluation (ODS, OIS, AP ...).
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    thresholds = bsds_thresholds(nthresh)
+    raw = raw_thresholds(thr, slope, thresholds)
+    pick = np.clip(np.searchsorted(grid, raw, side="left"), 0, grid.size - 1)
+    per_image = [BoundaryCounts(thresholds, *(c[pick] for c in image)) for image in counts]
+    return collect_boundaries(per_image)
+
+
+def fit_sigmoid(counts: np.ndarray, grid, thr_grid=SIGMOID_THR_GRID,
+                slope_grid=SIGMOID_SLOPE_GRID) -> tuple[float, float, list]:
+    """Grid search of ``(thr, slope)`` maximizing ODS + OIS + AP.
+
+    Returns
+    -------
+    thr, slope : the best pair.
+    table : list of ``[thr, slope, ods, ois, ap]`` rows for every pair.
+    """
+    table = []
+    for thr in thr_grid:
+        for slope in slope_grid:
+            ev = evaluate_calibration(counts, grid, thr, slope)
+            table.append([float(thr), float(slope), ev.ods_f, ev.ois_f, ev.ap])
+    best = max(table, key=lambda row: (row[2] + row[3] + row[4], -row[0], -row[1]))
+    return best[0], best[1], table
+
+
+# ----------------------------------------------------------------------------------------
+# Command
+# ----------------------------------------------------------------------------------------
+
+def _aligned_maps(image_path: Path, mode: str, cache: Path) -> list[np.ndarray]:
+    """Aligned per-scale ucm2 maps (finest first) of one image, cached as .npz."""
+    from grouping.multiscale import align_hierarchies
+    from mcg.io import read_image
+    from mcg.pipeline import MODE_SCALES, im2ucm
+
+    path = cache / f"{image_path.stem}_{mode}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return [data[f"scale_{k}"] for k in range(len(data.files))]
+    result = im2ucm(read_image(image_path), mode=mode, return_details=True)
+    trees = [result.scale_trees[s] for s in MODE_SCALES[mode]]
+    maps = align_hierarchies(trees)
+    maps = [np.asarray(m, dtype=np.float32) for m in maps]
+    np.savez_compressed(path, **{f"scale_{k}": m for k, m in enumerate(maps)})
+    return maps
+
+
+def _combined_raw(maps, weights) -> np.ndarray:
+    from grouping.multiscale import combine_ucm2s
+
+    return combine_ucm2s([m.astype(np.float64) for m in maps], weights, calibrate=False).to_ucm2()
+
+
+def _height_grid(raw_ucm2s, n: int) -> np.ndarray:
+    heights = np.concatenate([np.unique(u[u > 0]) for u in raw_ucm2s])
+    inner = np.unique(np.quantile(heights, np.linspace(0.0, 1.0, n)))
+    return np.concatenate([inner, [heights.max() * 1.0001 + 1e-9]])
+
+
+def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 100, workers: int = 1,
+        log=print) -> dict:
+    """Fit the weights (mcg) and the sigmoid of ``mode`` on BSDS500 train; see module docs."""
+    from eval.bsds_io import load_ground_truth
+
+    data_dir = Path(data_dir)
+    image_dir = data_dir / "images" / "train"
+    gt_dir = data_dir / "groundTruth" / "train"
+    paths = sorted(image_dir.glob("*.jpg"))[:n_images]
+    if not paths or not gt_dir.is_dir():
+        raise FileNotFoundError(f"BSDS500 train images/groundTruth not found under {data_dir}")
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    maps, gts = [], []
+    for i, path in enumerate(paths, 1):
+        maps.append(_aligned_maps(path, mode, work))
+        gts.append(load_ground_truth(gt_dir / f"{path.stem}.mat").boundaries)
+        log(f"[{mode}] hierarchies {i}/{len(paths)} {path.stem} ({time.perf_counter() - t0:.0f} s)")
+    candidates = WEIGHT_CANDIDATES if mode == "mcg" else ((1,),)
+    weight_table = []
+    best = None
+    for weights in candidates:
+        raw = [_combined_raw(m, weights) for m in maps]
+        grid = _height_grid(raw, grid_size)
+        counts = grid_counts(raw, gts, grid, workers)
+        ods = collect_boundaries([BoundaryCounts(grid, *c) for c in counts]).ods_f
+        weight_table.append([list(weights), ods])
+        log(f"[{mode}] weights {weights}: ODS {ods:.4f} ({time.perf_counter() - t0:.0f} s)")
+        if best is None or ods > best[1]:
+            best = (weights, ods, grid, counts)
+    weights, _, grid, counts = best
+    thr, slope, table = fit_sigmoid(counts, grid)
+    release = evaluate_calibration(counts, grid, SIGMOID_THRESHOLD, SIGMOID_SLOPE)
+    fitted = evaluate_calibration(counts, grid, thr, slope)
+    total = float(np.sum(weights))
+    log(f"[{mode}] sigmoid thr {thr} slope {slope}: ODS {fitted.ods_f:.4f} OIS {fitted.ois_f:.4f} "
+        f"AP {fitted.ap:.4f} (release 0.35/8: {release.ods_f:.4f} {release.ois_f:.4f} "
+        f"{release.ap:.4f})")
+    return {
+        "weights": None if mode == "scg" else [w / total for w in weights],
+        "sigmoid_thr": thr,
+        "sigmoid_slope": slope,
+        "train_images": [p.stem for p in paths],
+        "grid_size": int(grid.size),
+        "weight_table_ods": weight_table,
+        "train_fit": {"ods": fitted.ods_f, "ois": fitted.ois_f, "ap": fitted.ap},
+        "train_release_sigmoid": {"ods": release.ods_f, "ois": release.ois_f, "ap": release.ap},
+        "sigmoid_table": table,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mcg.calibration",
+                                     description="Fit combination weights and sigmoid on BSDS500 train.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    fp = sub.add_parser("fit", help="fit and write mcg/models/calibration.json")
+    fp.add_argument("--data", required=True, help="BSDS500 folder (images/train, groundTruth/train)")
+    fp.add_argument("--modes", nargs="+", default=["scg", "mcg"], choices=["scg", "mcg"])
+    fp.add_argument("--images", type=int, default=60, help="first N train images (sorted)")
+    fp.add_argument("--grid", type=int, default=100, help="raw thresholds per evaluation")
+    fp.add_argument("--work", required=True, help="cache folder for the per-image maps")
+    fp.add_argument("--out", default=str(MODELS_DIR / CALIBRATION_FILE))
+    fp.add_argument("--workers", type=int, default=1, help="processes for the benchmark counts")
+    args = parser.parse_args(argv)
+    argv_list = sys.argv[1:] if argv is None else argv
+    command = "python -m mcg.calibration " + " ".join(shlex.quote(a) for a in argv_list)
+    if args.images < 1 or args.grid < 2:
+        parser.error("--images must be >= 1 and --grid >= 2")
+    out = Path(args.out)
+    try:
+        record = json.loads(out.read_text()) if out.is_file() else {}
+        for mode in args.modes:
+            record[mode] = dict(fit(args.data, mode, args.images, args.work, args.grid,
+                                    args.workers),
+                                command=command)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record, indent=1) + "\n")
+            print(f"wrote {mode} calibration to {out}", flush=True)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
