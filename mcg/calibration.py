@@ -11,7 +11,8 @@ Fitting (``python -m mcg.calibration fit``):
 1. for the first ``--images`` train images (sorted by name), the per-scale hierarchies and
    their aligned boundary maps are computed once and cached (``--work``);
 2. every candidate weight vector is scored by the boundary benchmark of the *uncalibrated*
-   combined hierarchy at ``--grid`` thresholds (pooled quantiles of the merge heights): its
+   combined hierarchy at raw thresholds (:func:`height_grid`: ``--grid`` uniform steps over
+   the height range plus ``--grid`` pooled quantiles of the merge heights): its
    best dataset F (ODS) -- the sigmoid is monotonic, so it cannot change the ODS beyond
    threshold sampling;
 3. for the best weights, every ``(thr, slope)`` of a grid is scored from the same counts: the
@@ -37,7 +38,7 @@ from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, coll
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
 
 __all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
-           "grid_counts", "evaluate_calibration", "fit_sigmoid"]
+           "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 CALIBRATION_FILE = "calibration.json"
@@ -45,7 +46,7 @@ CALIBRATION_FILE = "calibration.json"
 RELEASE_CALIBRATION = {"weights": None, "sigmoid_thr": SIGMOID_THRESHOLD,
                        "sigmoid_slope": SIGMOID_SLOPE}
 #: Candidate weights (scales 2, 1, 0.5) tried by the fit; normalized to sum 1 when used.
-WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2), (2, 2, 1))
+WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2))
 SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
 SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 
@@ -193,13 +194,23 @@ def _combined_raw(maps, weights) -> np.ndarray:
     return combine_ucm2s([m.astype(np.float64) for m in maps], weights, calibrate=False).to_ucm2()
 
 
-def _height_grid(raw_ucm2s, n: int) -> np.ndarray:
+def height_grid(raw_ucm2s, n: int) -> np.ndarray:
+    """Raw thresholds for :func:`grid_counts`: ``n`` uniform steps over the height range,
+    ``n`` pooled quantiles of the heights (most merges are low), and one threshold above the
+    largest height (empty map). Thresholds selecting the same boundaries share one evaluation.
+
+    Returns
+    -------
+    (K,) float64, ascending, K <= 2n + 1.
+    """
     heights = np.concatenate([np.unique(u[u > 0]) for u in raw_ucm2s])
-    inner = np.unique(np.quantile(heights, np.linspace(0.0, 1.0, n)))
-    return np.concatenate([inner, [heights.max() * 1.0001 + 1e-9]])
+    top = float(heights.max())
+    uniform = np.linspace(heights.min(), top, n)
+    quantiles = np.quantile(heights, np.linspace(0.0, 1.0, n))
+    return np.concatenate([np.unique(np.concatenate([uniform, quantiles])), [top * 1.0001 + 1e-9]])
 
 
-def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 100, workers: int = 1,
+def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers: int = 1,
         log=print) -> dict:
     """Fit the weights (mcg) and the sigmoid of ``mode`` on BSDS500 train; see module docs."""
     from eval.bsds_io import load_ground_truth
@@ -223,7 +234,7 @@ def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 100, workers:
     best = None
     for weights in candidates:
         raw = [_combined_raw(m, weights) for m in maps]
-        grid = _height_grid(raw, grid_size)
+        grid = height_grid(raw, grid_size)
         counts = grid_counts(raw, gts, grid, workers)
         ods = collect_boundaries([BoundaryCounts(grid, *c) for c in counts]).ods_f
         weight_table.append([list(weights), ods])
@@ -260,7 +271,8 @@ def main(argv=None) -> int:
     fp.add_argument("--data", required=True, help="BSDS500 folder (images/train, groundTruth/train)")
     fp.add_argument("--modes", nargs="+", default=["scg", "mcg"], choices=["scg", "mcg"])
     fp.add_argument("--images", type=int, default=60, help="first N train images (sorted)")
-    fp.add_argument("--grid", type=int, default=100, help="raw thresholds per evaluation")
+    fp.add_argument("--grid", type=int, default=200,
+                    help="uniform (and as many quantile) raw thresholds per evaluation")
     fp.add_argument("--work", required=True, help="cache folder for the per-image maps")
     fp.add_argument("--out", default=str(MODELS_DIR / CALIBRATION_FILE))
     fp.add_argument("--workers", type=int, default=1, help="processes for the benchmark counts")

@@ -6,8 +6,8 @@ import pytest
 
 from eval.bsds import collect_boundaries, evaluate_boundaries_image
 from grouping.multiscale import sigmoid_calibration
-from mcg.calibration import (evaluate_calibration, fit_sigmoid, grid_counts, load_calibration,
-                             raw_thresholds)
+from mcg.calibration import (evaluate_calibration, fit_sigmoid, grid_counts, height_grid,
+                             load_calibration, raw_thresholds)
 
 
 def _toy_image(seed):
@@ -69,3 +69,16 @@ def test_load_calibration_reads_file_and_falls_back(tmp_path):
         {"mcg": {"weights": [0.5, 0.25, 0.25], "sigmoid_thr": 0.2, "sigmoid_slope": 5}}))
     c = load_calibration("mcg", tmp_path)
     assert c == {"weights": [0.5, 0.25, 0.25], "sigmoid_thr": 0.2, "sigmoid_slope": 5.0}
+
+
+def test_height_grid_covers_the_whole_range():
+    # most heights low, a few strong contours: the grid must still step finely up to the top
+    rng = np.random.default_rng(0)
+    ucm = np.zeros((41, 41))
+    values = np.concatenate([rng.uniform(0.01, 0.05, 400), rng.uniform(0.5, 1.2, 20)])
+    ucm[1::2, 0::2] = rng.permutation(values).reshape(20, 21)
+    grid = height_grid([ucm], 50)
+    heights = ucm[ucm > 0]
+    assert grid[0] == heights.min() and grid[-1] > heights.max() >= grid[-2]
+    assert np.all(np.diff(grid) > 0)
+    assert np.diff(grid[:-1]).max() <= (heights.max() - heights.min()) / 49 + 1e-12
