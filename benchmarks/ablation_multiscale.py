@@ -12,6 +12,9 @@ Variants (one results folder each, under ``--out``):
   aligning hierarchies;
 * ``scg``: the single-scale hierarchy (calibrated), for reference.
 
+Calibration: the shipped ``mcg/models/calibration.json`` (MCG's for the multiscale variants
+and resized contours, SCG's for ``scg``).
+
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/ablation_multiscale.py --out /tmp/ablation
@@ -48,6 +51,7 @@ def main(argv=None) -> int:
     from contours import detect_edges
     from grouping.multiscale import combine_contour_maps, multiscale_hierarchy
     from grouping.resample import resample_tree
+    from mcg.calibration import load_calibration
     from mcg.io import read_image
     from mcg.pipeline import MODE_SCALES, _resize_image, tree_from_contours
 
@@ -57,6 +61,13 @@ def main(argv=None) -> int:
     if not paths:
         print(f"no .jpg images in {args.images}", file=sys.stderr)
         return 2
+    # The shipped calibration: MCG's for the multiscale variants, SCG's for the single scale.
+    mcg_cal = load_calibration("mcg")
+    scg_cal = load_calibration("scg")
+    sig_mcg = dict(weights=mcg_cal["weights"], sigmoid_thr=mcg_cal["sigmoid_thr"],
+                   sigmoid_slope=mcg_cal["sigmoid_slope"])
+    sig_one = dict(sigmoid_thr=mcg_cal["sigmoid_thr"], sigmoid_slope=mcg_cal["sigmoid_slope"])
+    sig_scg = dict(sigmoid_thr=scg_cal["sigmoid_thr"], sigmoid_slope=scg_cal["sigmoid_slope"])
     out = Path(args.out)
     for variant in VARIANTS:
         (out / variant).mkdir(parents=True, exist_ok=True)
@@ -74,14 +85,15 @@ def main(argv=None) -> int:
             tree = tree_from_contours(edges, orientation)
             trees[scale] = tree if tree.shape == shape else resample_tree(tree, shape)
         results = {
-            "mcg": multiscale_hierarchy(trees)[0],
-            "no_alignment": multiscale_hierarchy(trees, alignment="none")[0],
-            "next_finer": multiscale_hierarchy(trees, alignment="next_finer")[0],
-            "scg": multiscale_hierarchy({1.0: trees[1.0]})[0],
+            "mcg": multiscale_hierarchy(trees, **sig_mcg)[0],
+            "no_alignment": multiscale_hierarchy(trees, alignment="none", **sig_mcg)[0],
+            "next_finer": multiscale_hierarchy(trees, alignment="next_finer", **sig_mcg)[0],
+            "scg": multiscale_hierarchy({1.0: trees[1.0]}, **sig_scg)[0],
         }
         edges, orientation = combine_contour_maps(edges_by_scale, shape,
                                                   orientations_by_scale=orientation_by_scale)
-        results["resized_contours"] = multiscale_hierarchy([tree_from_contours(edges, orientation)])[0]
+        results["resized_contours"] = multiscale_hierarchy(
+            [tree_from_contours(edges, orientation)], **sig_one)[0]
         for variant, tree in results.items():
             scipy.io.savemat(out / variant / f"{path.stem}.mat", {"ucm2": tree.to_ucm2()},
                              do_compression=True)
