@@ -46,6 +46,12 @@ FEATURE_NAMES = (
     "start_max",
     "end_min",             # min end threshold of its regions
     "end_max",
+    "lifetime",            # end_min - start_max: range of levels where all its regions exist
+    "log_area",            # log(area / image area)
+    "hierarchy_0",         # 1 if the candidate comes from hierarchy 0 of the stacked lists
+    "hierarchy_1",         # (MCG: combined, scale 0.5, 1, 2 -- see mcg.proposals)
+    "hierarchy_2",
+    "hierarchy_3",         # hierarchies beyond the fourth set no indicator
 )
 """Column names of :func:`candidate_features`, in order."""
 
@@ -212,8 +218,11 @@ def candidate_sums(geometry: LeafGeometry, leaf_indices, leaf_offsets):
                            geometry.adj_contour)
 
 
+N_HIERARCHY_INDICATORS = 4
+
+
 def candidate_features(geometry: LeafGeometry, leaf_indices, leaf_offsets, region_areas,
-                       start_ths, end_ths, sums=None) -> np.ndarray:
+                       start_ths, end_ths, sums=None, hierarchy=None) -> np.ndarray:
     """Feature matrix of candidates (columns :data:`FEATURE_NAMES`).
 
     Parameters
@@ -224,6 +233,7 @@ def candidate_features(geometry: LeafGeometry, leaf_indices, leaf_offsets, regio
     region_areas : (N, 4) float, areas of the candidate's regions (NaN or <= 0 padded).
     start_ths, end_ths : (N, 4) float, thresholds of its regions (NaN padded).
     sums : optional precomputed output of :func:`candidate_sums`.
+    hierarchy : (N,) int, index of the hierarchy each candidate comes from (None: all 0).
 
     Returns
     -------
@@ -268,7 +278,12 @@ def candidate_features(geometry: LeafGeometry, leaf_indices, leaf_offsets, regio
             np.nanmax(start_ths, axis=1),
             np.nanmin(end_ths, axis=1),
             np.nanmax(end_ths, axis=1),
+            np.nanmin(end_ths, axis=1) - np.nanmax(start_ths, axis=1),
+            np.log(np.maximum(area, 1.0) / img_area),
         ]
+        n = len(area)
+        hierarchy = np.zeros(n, np.int64) if hierarchy is None else np.asarray(hierarchy)
+        cols += [(hierarchy == k).astype(np.float64) for k in range(N_HIERARCHY_INDICATORS)]
     feats = np.stack(cols, axis=1)
     feats = np.where(np.isfinite(feats), feats, 0.0)
     return feats.astype(np.float32)

@@ -35,7 +35,8 @@ __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
 N_TRAIN = 128
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
-FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0}
+FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0,
+                 "target_power": 3.0}
 MODEL_FILES = {"working_points": "{mode}_working_points.npz", "ranker": "{mode}_ranker.npz"}
 
 
@@ -210,7 +211,8 @@ def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | N
     ranking_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(rk_path),
                     "--working-points", str(wp_path), "--n-candidates", f"{n_candidates:g}",
                     "--per-image", str(params["per_image"]), "--n-trees", str(params["n_trees"]),
-                    "--max-depth", str(params["max_depth"]), "--seed", str(params["seed"])]
+                    "--max-depth", str(params["max_depth"]), "--seed", str(params["seed"]),
+                    "--target-power", f"{params['target_power']:g}"]
     t0 = time.perf_counter()
     if ranking.main(ranking_argv) != 0:
         raise RuntimeError(f"grouping.ranking train failed for {mode}")

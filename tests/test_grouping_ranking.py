@@ -243,3 +243,18 @@ def test_pipeline_with_forest_file_and_format_roundtrip(tmp_path):
     assert np.array_equal(again.masks(), props.masks())
     with pytest.raises(FileNotFoundError):
         proposals_from_trees(trees, model=tmp_path / "missing.npz")
+
+
+def test_feature_columns_known_answer():
+    trees = [random_tree(13, 10, 10, 14), ring_tree().resample((10, 10))]
+    stage = candidate_stage(trees, np.full((4, 2), 40))
+    f = stage.features
+    assert f.shape == (len(stage.cset), len(FEATURE_NAMES))
+    col = {name: f[:, k] for k, name in enumerate(FEATURE_NAMES)}
+    # one hierarchy indicator per candidate, the one of the tree it comes from
+    onehot = np.stack([col[f"hierarchy_{k}"] for k in range(4)], axis=1)
+    assert np.array_equal(onehot.sum(axis=1), np.ones(len(f)))
+    assert np.array_equal(np.argmax(onehot, axis=1), stage.cset.tree)
+    assert set(stage.cset.tree.tolist()) == {0, 1}
+    assert np.allclose(col["log_area"], np.log(stage.areas / 100.0), atol=1e-6)
+    assert np.allclose(col["lifetime"], col["end_min"] - col["start_max"], atol=1e-6)
