@@ -5,7 +5,10 @@ combined hierarchy and the aligned hierarchies of scales 0.5, 1 and 2, in the re
 in ``scg`` mode the single hierarchy), forms the candidate lists of 1 to 4 regions, takes from
 each list the number given by the learned working point (:mod:`grouping.pareto`), fills
 holes, removes duplicates, scores the candidates with the shipped regression forest and
-re-ranks them by Maximum Marginal Relevance (:mod:`grouping.ranking`).
+re-ranks them for diversity: score times ``(1 - J) ** 2``, ``J`` the largest Jaccard with the
+proposals already taken (:mod:`grouping.ranking`; MCG's additive Maximum Marginal Relevance
+is available there as ``rerank="mmr"``). Scores are therefore small, comparable within an
+image and non-increasing in rank order.
 
 Shipped models (``mcg/models/``, produced by ``python -m mcg.train_proposals``):
 ``<mode>_working_points.npz`` and ``<mode>_ranker.npz``. Without them the stage falls back to
