@@ -182,15 +182,14 @@ def _aligned_maps(image_path: Path, mode: str, cache: Path) -> list[np.ndarray]:
     """Aligned per-scale ucm2 maps (finest first) of one image, cached as .npz."""
     from grouping.multiscale import align_hierarchies
     from mcg.io import read_image
-    from mcg.pipeline import MODE_SCALES, im2ucm
+    from mcg.pipeline import per_scale_trees
 
     path = cache / f"{image_path.stem}_{mode}.npz"
     if path.is_file():
         with np.load(path) as data:
             return [data[f"scale_{k}"] for k in range(len(data.files))]
-    result = im2ucm(read_image(image_path), mode=mode, return_details=True)
-    trees = [result.scale_trees[s] for s in MODE_SCALES[mode]]
-    maps = align_hierarchies(trees)
+    # Only the per-scale trees: the combined hierarchy is what is being fit.
+    maps = align_hierarchies(per_scale_trees(read_image(image_path), mode))
     maps = [np.asarray(m, dtype=np.float32) for m in maps]
     np.savez_compressed(path, **{f"scale_{k}": m for k, m in enumerate(maps)})
     return maps

@@ -160,6 +160,37 @@ def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
 
 
+def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_model=None,
+                    times: dict | None = None) -> dict:
+    """The hierarchy of every scale of a mode, resampled to the image size (before alignment).
+
+    Parameters
+    ----------
+    rgb : ndarray, (H, W, 3) uint8 RGB
+    mode : {"scg", "mcg"}
+    solver, edge_model : see :func:`im2ucm`.
+    times : dict, optional
+        Stage timings are added to it.
+
+    Returns
+    -------
+    dict of float -> MergeTree
+        Keyed by scale in :data:`MODE_SCALES` order (finest first), leaves at (H, W).
+    """
+    height, width = rgb.shape[:2]
+    times = {} if times is None else times
+    trees = {}
+    for scale in MODE_SCALES[mode]:
+        scaled = _resize_image(rgb, scale)
+        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model, times=times)
+        if tree.shape != (height, width):
+            t0 = time.perf_counter()
+            tree = resample_tree(tree, (height, width))
+            _add_time(times, "resample", time.perf_counter() - t0)
+        trees[scale] = tree
+    return trees
+
+
 @functools.lru_cache(maxsize=None)
 def _shipped_calibration(mode: str) -> tuple:
     from mcg.calibration import load_calibration
@@ -210,15 +241,7 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
             f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
         )
     times: dict = {}
-    scale_trees = {}
-    for scale in MODE_SCALES[mode]:
-        scaled = _resize_image(rgb, scale)
-        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model, times=times)
-        if tree.shape != (height, width):
-            t0 = time.perf_counter()
-            tree = resample_tree(tree, (height, width))
-            _add_time(times, "resample", time.perf_counter() - t0)
-        scale_trees[scale] = tree
+    scale_trees = per_scale_trees(rgb, mode, solver=solver, edge_model=edge_model, times=times)
     # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
     # strength and calibrate with the sigmoid (one scale: no alignment).
     if calibration is None:
