@@ -95,32 +95,44 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+#: Pixels traversed in lockstep by :func:`_apply_forest`: independent node fetches overlap
+#: their cache misses (about 1.5x faster than one pixel at a time, identical output).
+TRAVERSAL_BATCH = 16
+
+
 @njit(cache=True)
 def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
                   table, roots, n_eval):
     n_trees = roots.shape[0]
     leaves = np.empty((h1, w1, n_eval), np.int32)
+    nodes = np.empty(TRAVERSAL_BATCH, np.int64)
+    bases = np.empty(TRAVERSAL_BATCH, np.int64)
     for t in range(n_eval):
         for r in range(h1):
-            for c in range(w1):
-                base = r * chn_width + c
-                t1 = (((r + c) % 2) * n_eval + t) % n_trees
-                k = roots[t1]
-                while True:
-                    left = int(table[k, 2])
-                    if left == 0:
-                        break
-                    f = int(table[k, 1])
-                    if f < N_REG_FEATURES:
-                        v = reg_flat[reg_off[f] + base]
-                    else:
-                        g = f - N_REG_FEATURES
-                        v = sim_flat[sim_a[g] + base] - sim_flat[sim_b[g] + base]
-                    if v < table[k, 0]:
-                        k = left
-                    else:
-                        k = left + 1
-                leaves[r, c, t] = int(table[k, 3])
+            for c0 in range(0, w1, TRAVERSAL_BATCH):
+                n_batch = min(TRAVERSAL_BATCH, w1 - c0)
+                for j in range(n_batch):
+                    c = c0 + j
+                    bases[j] = r * chn_width + c
+                    nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
+                n_active = n_batch
+                while n_active > 0:
+                    n_active = 0
+                    for j in range(n_batch):
+                        k = nodes[j]
+                        left = int(table[k, 2])
+                        if left == 0:
+                            continue
+                        n_active += 1
+                        f = int(table[k, 1])
+                        if f < N_REG_FEATURES:
+                            v = reg_flat[reg_off[f] + bases[j]]
+                        else:
+                            g = f - N_REG_FEATURES
+                            v = sim_flat[sim_a[g] + bases[j]] - sim_flat[sim_b[g] + bases[j]]
+                        nodes[j] = left if v < table[k, 0] else left + 1
+                for j in range(n_batch):
+                    leaves[r, c0 + j, t] = int(table[nodes[j], 3])
     return leaves
 
 
