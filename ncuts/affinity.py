@@ -127,25 +127,38 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, gamma):
     """
     n = height * width
     n_off = offsets.shape[0]
-    pair_value = np.empty((n, n_off))
+    # column of each "positive" offset in pair_value (-1 for the others and the centre)
+    pair_column = np.full(n_off, -1, np.int64)
+    n_pairs = 0
+    for k in range(n_off):
+        if offsets[k, 0] > 0 or (offsets[k, 0] == 0 and offsets[k, 1] > 0):
+            pair_column[k] = n_pairs
+            n_pairs += 1
+    pair_value = np.empty((n, n_pairs))
+    value_no_boundary = _ic_value(0.0, gamma)
     for r in range(height):
         for c in range(width):
             p = r * width + c
             for k in range(n_off):
+                if pair_column[k] < 0:
+                    continue
                 dr = offsets[k, 0]
                 dc = offsets[k, 1]
-                if dr < 0 or (dr == 0 and dc <= 0):
-                    continue
                 rr = r + dr
                 cc = c + dc
                 if rr >= height or cc < 0 or cc >= width:
                     continue
                 m_fwd = _segment_max(owt2_scaled, r, c, rr, cc)
-                m_bwd = _segment_max(owt2_scaled, rr, cc, r, c)
-                value = _ic_value(m_fwd, gamma)
+                # axis-aligned and diagonal walks cross the same elements both ways
+                if dr == 0 or dc == 0 or dr == dc or dr == -dc:
+                    m_bwd = m_fwd
+                else:
+                    m_bwd = _segment_max(owt2_scaled, rr, cc, r, c)
+                # most pairs cross no boundary at all: reuse the precomputed value
+                value = value_no_boundary if m_fwd == 0.0 else _ic_value(m_fwd, gamma)
                 if m_bwd != m_fwd:
                     value = 0.5 * (value + _ic_value(m_bwd, gamma))
-                pair_value[p, k] = value
+                pair_value[p, pair_column[k]] = value
     indptr = np.zeros(n + 1, dtype=np.int64)
     for r in range(height):
         for c in range(width):
@@ -175,10 +188,10 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, gamma):
                 q = rr * width + cc
                 if dr == 0 and dc == 0:
                     data[pos] = 1.0
-                elif dr > 0 or (dr == 0 and dc > 0):
-                    data[pos] = pair_value[p, k]
+                elif pair_column[k] >= 0:
+                    data[pos] = pair_value[p, pair_column[k]]
                 else:
-                    data[pos] = pair_value[q, mirror[k]]
+                    data[pos] = pair_value[q, pair_column[mirror[k]]]
                 indices[pos] = q
                 pos += 1
     return indptr, indices, data
