@@ -3,7 +3,8 @@
 The release's ``spectralPb_fast`` + the lines of ``img2ucm`` around it, re-derived:
 
 1. ``W = intervening_contour_affinity(owt2, radius=2, gamma=0.12, scale=10)``;
-2. 6 eigenpairs by DNCuts (2 levels of decimation by 2) - or by the exact solver;
+2. 6 eigenpairs by DNCuts (2 levels of decimation by 2, more on large images so that the reduced
+   grid stays under 25000 nodes, see :func:`adaptive_levels`) - or by the exact solver;
 3. eigenvectors sorted by ascending eigenvalue; the first (trivial, constant) one is skipped;
    each other one is reshaped to ``H x W`` and min-max normalised to [0, 1];
 4. its boundary gradient on the double grid (:func:`vector_boundary_gradient`: absolute
@@ -25,9 +26,12 @@ import numpy as np
 from numba import njit
 
 from .affinity import check_double_size_map, intervening_contour_affinity
-from .dncuts import dncuts, exact_ncuts
+from .dncuts import dncuts, effective_levels, exact_ncuts
 
 SOLVERS = ("dncuts", "exact")
+#: DNCuts adds decimation levels beyond ``n_levels`` until the reduced grid has at most this
+#: many nodes (a 640x480 image keeps 2 levels: 160x120 nodes).
+MAX_REDUCED_NODES = 25_000
 
 
 def vector_boundary_gradient(image: np.ndarray) -> np.ndarray:
@@ -136,6 +140,36 @@ def spectral_boundaries(
     return total ** (1.0 / np.sqrt(2.0))
 
 
+def adaptive_levels(shape: tuple[int, int], n_vectors: int, n_levels: int,
+                    max_reduced_nodes: int | None) -> int:
+    """DNCuts levels for an image: ``n_levels``, plus one per halving still needed to bring the
+    reduced grid to at most ``max_reduced_nodes`` nodes (never more than the grid allows).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image size ``(H, W)``.
+    n_vectors, n_levels : int
+        As :func:`ncuts.dncuts`.
+    max_reduced_nodes : int or None
+        ``None`` returns ``n_levels``.
+
+    Returns
+    -------
+    int
+    """
+    if max_reduced_nodes is None:
+        return n_levels
+    if max_reduced_nodes < 1:
+        raise ValueError(f"max_reduced_nodes must be >= 1 or None, got {max_reduced_nodes}")
+    levels = n_levels
+    while True:
+        h, w = shape[0] // 2 ** levels, shape[1] // 2 ** levels
+        if h * w <= max_reduced_nodes or effective_levels(shape, n_vectors, levels + 1) <= levels:
+            return levels
+        levels += 1
+
+
 def globalize(
     owt2: np.ndarray,
     *,
@@ -145,6 +179,7 @@ def globalize(
     scale: float = 10.0,
     n_vectors: int = 6,
     n_levels: int = 2,
+    max_reduced_nodes: int | None = MAX_REDUCED_NODES,
     saturation: float = 60.0,
     eigenvalue_scale: float | None = None,
     restrict_to_arcs: bool = True,
@@ -163,11 +198,18 @@ def globalize(
         Eigenpairs computed (the trivial one included, and skipped).
     n_levels : int, default 2
         DNCuts decimation levels (ignored by the exact solver except for ``eigenvalue_scale``).
+    max_reduced_nodes : int or None, default 25000
+        DNCuts only: while the reduced grid after the levels so far has more nodes than this,
+        one more level is applied (a 481x321 image keeps 2 levels, 120x80 nodes; an image of
+        twice that size per side gets 3). The eigenvalues of each extra level are halved back
+        (see ``eigenvalue_scale``), so the spectral term keeps its 2-level weighting. ``None``:
+        exactly ``n_levels``.
     saturation : float, default 60
         The spectral term is divided by this (MCG ``sat_sPb``).
     eigenvalue_scale : float or None
         Multiplies the eigenvalues before the ``1/sqrt(lambda)`` weights. ``None``: 1 for
-        DNCuts (the release uses the reduced problem's eigenvalues as they are) and
+        DNCuts (the release uses the reduced problem's eigenvalues as they are), times
+        ``2 ** -extra`` for the ``extra`` levels added by ``max_reduced_nodes``, and
         ``2 ** n_levels`` for the exact solver, whose eigenvalues are ~``2^-n_levels`` times the
         reduced ones (each squaring step roughly doubles small eigenvalues); this keeps the
         constant 60 meaningful for both solvers.
@@ -195,9 +237,11 @@ def globalize(
     t1 = time.perf_counter()
     times["affinity"] = t1 - t0
     if solver == "dncuts":
+        levels = adaptive_levels(shape, n_vectors, n_levels, max_reduced_nodes)
         # W is symmetric by construction: skip the input check
-        values, vectors = dncuts(W, shape, n_vectors=n_vectors, n_levels=n_levels, check_symmetry=False)
-        default_scale = 1.0
+        values, vectors = dncuts(W, shape, n_vectors=n_vectors, n_levels=levels, check_symmetry=False)
+        # each squaring step roughly doubles the small eigenvalues
+        default_scale = 2.0 ** -(levels - n_levels)
     else:
         values, vectors = exact_ncuts(W, n_vectors=n_vectors, check_symmetry=False)
         default_scale = float(2**n_levels)

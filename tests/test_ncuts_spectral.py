@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ncuts import globalize, spectral_boundaries, vector_boundary_gradient
+from ncuts.spectral import MAX_REDUCED_NODES, adaptive_levels
 
 
 def test_vector_boundary_gradient_golden():
@@ -141,3 +142,31 @@ def test_globalize_bad_arguments():
         globalize(np.zeros((5, 5)), saturation=0)
     with pytest.raises(ValueError, match="odd sides"):
         globalize(np.zeros((4, 5)))
+
+
+def test_adaptive_levels_keep_the_reduced_grid_small():
+    # BSDS and COCO sizes keep the paper's 2 levels; the scale-2 images of MCG get a third
+    assert adaptive_levels((321, 481), 6, 2, MAX_REDUCED_NODES) == 2
+    assert adaptive_levels((480, 640), 6, 2, MAX_REDUCED_NODES) == 2
+    assert adaptive_levels((642, 962), 6, 2, MAX_REDUCED_NODES) == 3
+    assert adaptive_levels((3000, 4000), 6, 2, MAX_REDUCED_NODES) == 5  # 93x125 nodes
+    assert adaptive_levels((642, 962), 6, 2, None) == 2
+    # never more levels than the grid allows (a 1-pixel-high strip stops at once)
+    assert adaptive_levels((1, 100_000), 6, 2, 10) == 2
+    assert adaptive_levels((40, 40), 6, 2, 4) == 3  # 5x5 nodes: a 4th level would leave 2x2 < 7
+    with pytest.raises(ValueError, match="max_reduced_nodes"):
+        adaptive_levels((10, 10), 6, 2, 0)
+
+
+def test_globalize_extra_levels_keep_the_spectral_weighting():
+    o = scene()
+    _, two = globalize(o, max_reduced_nodes=None, return_details=True)
+    _, three = globalize(o, n_levels=2, max_reduced_nodes=100, return_details=True)
+    _, three_raw = globalize(o, n_levels=3, max_reduced_nodes=None, return_details=True)
+    arcs = o > 0
+    # an extra level roughly doubles the eigenvalues; they are halved back by default
+    np.testing.assert_allclose(three["eigenvalues"], three_raw["eigenvalues"])
+    ratio = three_raw["spectral"][arcs].mean() / three["spectral"][arcs].mean()
+    assert ratio == pytest.approx(2.0 ** (-0.5 / np.sqrt(2)), rel=1e-6)
+    assert 0.7 < three["spectral"][arcs].mean() / two["spectral"][arcs].mean() < 1.4
+    assert np.corrcoef(three["spectral"][arcs], two["spectral"][arcs])[0, 1] > 0.9
