@@ -374,7 +374,9 @@ def dncuts(
         B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
         row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
         C = sp.diags(1.0 / row_sum) @ B
-        A = (B.T.tocsr() @ C).tocsr()
+        # B^T = A[kept, :] exactly (A is exactly symmetric: W by construction, later levels by
+        # the averaging below): a row selection instead of a transpose
+        A = (A[keep, :] @ C).tocsr()
         A = 0.5 * (A + A.T)
         A.sort_indices()
         transfers.append(C.tocsr())
