@@ -4,7 +4,7 @@ The release's ``spectralPb_fast`` + the lines of ``img2ucm`` around it, re-deriv
 
 1. ``W = intervening_contour_affinity(owt2, radius=2, gamma=0.12, scale=10)``;
 2. 6 eigenpairs by DNCuts (2 levels of decimation by 2, more on large images so that the reduced
-   grid stays under 32768 nodes, see :func:`adaptive_levels`) - or by the exact solver;
+   grid stays under 40000 nodes, see :func:`adaptive_levels`) - or by the exact solver;
 3. eigenvectors sorted by ascending eigenvalue; the first (trivial, constant) one is skipped;
    each other one is reshaped to ``H x W`` and min-max normalised to [0, 1];
 4. its boundary gradient on the double grid (:func:`vector_boundary_gradient`: absolute
@@ -30,8 +30,9 @@ from .dncuts import dncuts, effective_levels, exact_ncuts
 
 SOLVERS = ("dncuts", "exact")
 #: DNCuts adds decimation levels beyond ``n_levels`` until the reduced grid has at most this
-#: many nodes (any image up to 640x640, e.g. all of COCO, keeps 2 levels: at most 160x160 nodes).
-MAX_REDUCED_NODES = 32_768
+#: many nodes (BSDS and COCO images keep the paper's 2 levels, and so does the scale-2 image of a
+#: 481x321 BSDS image, 240x160 nodes; a 640x480 COCO image at scale 2 gets 3).
+MAX_REDUCED_NODES = 40_000
 
 
 def vector_boundary_gradient(image: np.ndarray) -> np.ndarray:
@@ -198,10 +199,10 @@ def globalize(
         Eigenpairs computed (the trivial one included, and skipped).
     n_levels : int, default 2
         DNCuts decimation levels (ignored by the exact solver except for ``eigenvalue_scale``).
-    max_reduced_nodes : int or None, default 32768
+    max_reduced_nodes : int or None, default 40000
         DNCuts only: while the reduced grid after the levels so far has more nodes than this,
-        one more level is applied (a 481x321 image keeps 2 levels, 120x80 nodes; an image of
-        twice that size per side gets 3). The eigenvalues of each extra level are halved back
+        one more level is applied (a 962x642 image keeps 2 levels, 240x160 nodes; a 1280x960
+        one gets 3). The eigenvalues of each extra level are halved back
         (see ``eigenvalue_scale``), so the spectral term keeps its 2-level weighting. ``None``:
         exactly ``n_levels``.
     saturation : float, default 60
