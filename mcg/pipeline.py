@@ -19,7 +19,11 @@ from grouping.multiscale import multiscale_hierarchy
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
+from mcg.allocator import keep_freed_memory
 from ncuts.spectral import globalize
+
+# large temporaries reuse mapped pages (see mcg.allocator; MCG_SYSTEM_MALLOC=1 disables)
+keep_freed_memory()
 
 MODES = ("scg", "mcg")
 #: Image scales of each mode, coarse-to-fine order as the MCG release (finest first).
