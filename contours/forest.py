@@ -31,18 +31,40 @@ N_RINGS = 3  # boundary + 2 rings: supports sharpening of up to 2 pixels
 
 @njit(cache=True)
 def _boundary_rings(segs, n_rings):
+    """Pixels of each leaf segment mask by ring: ring 0 = pixels whose label differs across
+    them (central differences), ring r = pixels at Chebyshev distance r from ring 0.
+
+    Returns the flat pixel indices (y * g + x, raster order within a ring) and, per leaf, the
+    start of each ring in them (``starts[leaf, r] .. starts[leaf, r + 1]``).
+    """
     n_leaves = segs.shape[0]
     g = segs.shape[1]
     starts = np.zeros((n_leaves, n_rings + 1), np.int32)
     pixels = np.empty(n_leaves * g * g, np.uint8)
     count = 0
     level = np.empty((g, g), np.int32)
+    ring_size = np.zeros(n_rings + 1, np.int64)
+    ring_next = np.zeros(n_rings, np.int64)
     for leaf in range(n_leaves):
         s = segs[leaf]
+        first = s[0, 0]
+        uniform = True
         for y in range(g):
             for x in range(g):
-                level[y, x] = -1
-        # level 0: nonzero central-difference gradient of the label image
+                if s[y, x] != first:
+                    uniform = False
+                    break
+            if not uniform:
+                break
+        if uniform:  # one segment: no boundary, every ring empty
+            for ring in range(n_rings + 1):
+                starts[leaf, ring] = count
+            continue
+        for y in range(g):
+            for x in range(g):
+                level[y, x] = n_rings  # "no ring"
+        # ring 0: nonzero central-difference gradient of the label image; then each of its
+        # pixels claims its neighbourhood at Chebyshev distance 1 .. n_rings - 1
         for y in range(g):
             ya = y - 1 if y > 0 else 0
             yb = y + 1 if y < g - 1 else g - 1
@@ -51,30 +73,34 @@ def _boundary_rings(segs, n_rings):
                 xb = x + 1 if x < g - 1 else g - 1
                 if s[y, xa] != s[y, xb] or s[ya, x] != s[yb, x]:
                     level[y, x] = 0
-        for ring in range(1, n_rings):
-            for y in range(g):
-                for x in range(g):
-                    if level[y, x] != -1:
-                        continue
-                    found = False
-                    for dy in range(-1, 2):
-                        for dx in range(-1, 2):
-                            yy = y + dy
-                            xx = x + dx
-                            if 0 <= yy < g and 0 <= xx < g:
-                                lv = level[yy, xx]
-                                if lv != -1 and lv < ring:
-                                    found = True
-                    if found:
-                        level[y, x] = ring
+        reach = n_rings - 1
+        for y in range(g):
+            for x in range(g):
+                if level[y, x] != 0:
+                    continue
+                for yy in range(max(0, y - reach), min(g, y + reach + 1)):
+                    dy = abs(yy - y)
+                    for xx in range(max(0, x - reach), min(g, x + reach + 1)):
+                        d = max(dy, abs(xx - x))
+                        if d < level[yy, xx]:
+                            level[yy, xx] = d
+        # one raster pass: count each ring, then place every pixel after the earlier rings
+        for ring in range(n_rings + 1):
+            ring_size[ring] = 0
+        for y in range(g):
+            for x in range(g):
+                ring_size[level[y, x]] += 1
         for ring in range(n_rings):
             starts[leaf, ring] = count
-            for y in range(g):
-                for x in range(g):
-                    if level[y, x] == ring:
-                        pixels[count] = y * g + x
-                        count += 1
+            ring_next[ring] = count
+            count += ring_size[ring]
         starts[leaf, n_rings] = count
+        for y in range(g):
+            for x in range(g):
+                ring = level[y, x]
+                if ring < n_rings:
+                    pixels[ring_next[ring]] = y * g + x
+                    ring_next[ring] += 1
     return pixels[:count].copy(), starts
 
 
