@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     from grouping.resample import resample_tree
     from mcg.calibration import load_calibration
     from mcg.io import read_image
-    from mcg.pipeline import MODE_SCALES, _resize_image, scale_sharpen, tree_from_contours
+    from mcg.pipeline import MODE_SCALES, _resize_image, tree_from_contours
 
     paths = sorted(Path(args.images).glob("*.jpg"))
     if args.limit:
@@ -79,8 +79,7 @@ def main(argv=None) -> int:
         shape = image.shape[:2]
         edges_by_scale, orientation_by_scale, trees = [], [], {}
         for scale in MODE_SCALES["mcg"]:
-            edges, orientation = detect_edges(_resize_image(image, scale), nms=False,
-                                              sharpen=scale_sharpen(scale))
+            edges, orientation = detect_edges(_resize_image(image, scale), nms=False)
             edges_by_scale.append(edges)
             orientation_by_scale.append(orientation)
             tree = tree_from_contours(edges, orientation)

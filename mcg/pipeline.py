@@ -93,8 +93,7 @@ def _add_time(times: dict, key: str, seconds: float) -> None:
 
 
 def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=None,
-                      edge_nms: bool = False, sharpen: int = 2,
-                      times: dict | None = None) -> MergeTree:
+                      edge_nms: bool = False, times: dict | None = None) -> MergeTree:
     """Hierarchy of one image at its own resolution (one SCG scale).
 
     Parameters
@@ -106,8 +105,6 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
         Structured edge forest (``None``: the shipped model).
     edge_nms : bool
         Thin the contours before the watershed (the MCG release uses the soft map).
-    sharpen : int
-        Edge sharpening of the contour detector, 0, 1 or 2 (see :func:`contours.detect_edges`).
     times : dict, optional
         Stage timings are added to it.
 
@@ -120,7 +117,7 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
     if min(image.shape[:2]) < MIN_SIDE:
         return _flat_tree(image.shape[:2])
     t0 = time.perf_counter()
-    edges, orientation = detect_edges(image, model=edge_model, nms=edge_nms, sharpen=sharpen)
+    edges, orientation = detect_edges(image, model=edge_model, nms=edge_nms)
     _add_time(times, "edges", time.perf_counter() - t0)
     return tree_from_contours(edges, orientation, solver=solver, times=times)
 
@@ -167,27 +164,6 @@ def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
 
 
-def scale_sharpen(scale: float) -> int:
-    """Edge sharpening used at an image scale: 2 (the detector's default) up to the original
-    size, 0 on upsampled images.
-
-    Sharpening snaps each predicted boundary to the colour discontinuity nearby; an image
-    upsampled by 2 has no discontinuity sharper than 2 of its pixels to snap to. On the 100
-    BSDS val images MCG without sharpening at scale 2 scores boundary ODS 0.7242 / OIS 0.7441
-    / AP 0.7654 and Covering ODS 0.6023, against 0.7238 / 0.7448 / 0.7563 and 0.5985 with it,
-    and the scale-2 contours take about half the time.
-
-    Parameters
-    ----------
-    scale : float
-
-    Returns
-    -------
-    int
-    """
-    return 0 if scale > 1.0 else 2
-
-
 def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_model=None,
                     times: dict | None = None) -> dict:
     """The hierarchy of every scale of a mode, resampled to the image size (before alignment).
@@ -210,8 +186,7 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     trees = {}
     for scale in MODE_SCALES[mode]:
         scaled = _resize_image(rgb, scale)
-        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model,
-                                 sharpen=scale_sharpen(scale), times=times)
+        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model, times=times)
         if tree.shape != (height, width):
             t0 = time.perf_counter()
             tree = resample_tree(tree, (height, width))

@@ -125,20 +125,3 @@ def test_ucm_command_writes_bsds_mat(tmp_path):
                  "--format", "png"]) == 1
     assert (tmp_path / "o2" / "disc.png").is_file()
     assert main(["ucm", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2
-
-
-def test_upsampled_scale_is_not_sharpened(monkeypatch):
-    import mcg.pipeline as pipeline
-
-    assert [pipeline.scale_sharpen(s) for s in (2.0, 1.0, 0.5)] == [0, 2, 2]
-    calls = []
-    real = pipeline.detect_edges
-
-    def recording(image, **kwargs):
-        calls.append((image.shape[:2], kwargs["sharpen"]))
-        return real(image, **kwargs)
-
-    monkeypatch.setattr(pipeline, "detect_edges", recording)
-    image, _ = _disc_image()
-    pipeline.per_scale_trees(image, "mcg")
-    assert calls == [((128, 160), 0), ((64, 80), 2), ((32, 40), 2)]
