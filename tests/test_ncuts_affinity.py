@@ -160,6 +160,33 @@ def test_matches_brute_force_reference_on_random_map():
     np.testing.assert_allclose(W, ref, rtol=1e-12, atol=0)
 
 
+def test_walks_both_ways_and_knight_offsets():
+    from ncuts.affinity import _segment_max
+
+    rng = np.random.default_rng(5)
+    h, w = 8, 9
+    o = rng.random((2 * h + 1, 2 * w + 1))
+    o[rng.random(o.shape) < 0.5] = 0.0
+    # axis-aligned and diagonal segments cross the same elements in both directions (the
+    # affinity walks them once) ...
+    for dr, dc in [(0, 1), (0, 2), (1, 0), (2, 0), (1, 1), (1, -1), (2, 2), (2, -2), (0, 3)]:
+        for r in range(h - abs(dr)):
+            for c in range(max(0, -dc), w - max(0, dc)):
+                assert _segment_max(o, r, c, r + dr, c + dc) == _segment_max(o, r + dr, c + dc, r, c)
+    # ... other offsets may not, and get the mean of both walks' affinities
+    W = intervening_contour_affinity(o, radius=2.3, scale=1.0)  # offsets up to (1, 2)
+    np.testing.assert_array_equal(W.toarray(), W.toarray().T)
+    found_asymmetric = False
+    for r in range(h - 1):
+        for c in range(w - 2):
+            fwd = _segment_max(o, r, c, r + 1, c + 2)
+            bwd = _segment_max(o, r + 1, c + 2, r, c)
+            found_asymmetric |= fwd != bwd
+            expected = 0.5 * (expected_value(fwd) + expected_value(bwd))
+            assert W[r * w + c, (r + 1) * w + c + 2] == pytest.approx(expected, rel=1e-6)
+    assert found_asymmetric
+
+
 def test_gamma_and_scale_parameters():
     o = empty_map(2, 2)
     o[horizontal_edge(o, 0, 0)] = 0.05
