@@ -364,6 +364,11 @@ def dncuts(
             f"need n_vectors >= 1, n_levels >= 0, decimate >= 2; got {n_vectors}, {n_levels}, {decimate}"
         )
     levels = effective_levels((h, w), n_vectors, n_levels, decimate)
+    if check_symmetry and levels:
+        # the check tolerates a tiny asymmetry; the decimation below reads B^T as rows of A and
+        # needs A exactly symmetric (a no-op for an exactly symmetric W)
+        A = (0.5 * (A + A.T)).tocsr()
+        A.sort_indices()
     transfers = []
     cur = (h, w)
     for _ in range(levels):
@@ -374,8 +379,8 @@ def dncuts(
         B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
         row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
         C = sp.diags(1.0 / row_sum) @ B
-        # B^T = A[kept, :] exactly (A is exactly symmetric: W by construction, later levels by
-        # the averaging below): a row selection instead of a transpose
+        # B^T = A[kept, :] exactly (A is exactly symmetric: checked or promised by the caller at
+        # the first level, by the averaging below later): a row selection, not a transpose
         A = (A[keep, :] @ C).tocsr()
         A = 0.5 * (A + A.T)
         A.sort_indices()
