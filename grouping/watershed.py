@@ -82,60 +82,52 @@ def _regional_minima(values):
 
 
 @njit(cache=True)
-def _heap_less(hv, ha, i, j):
-    if hv[i] != hv[j]:
-        return hv[i] < hv[j]
-    return ha[i] < ha[j]
-
-
-@njit(cache=True)
-def _heap_push(hv, ha, hp, n, value, age, pixel):
+def _heap_push(heap, n, key):
+    """Push ``key`` on the 4-ary min-heap ``heap[:n]``; returns the new size."""
     i = n
-    hv[i] = value
-    ha[i] = age
-    hp[i] = pixel
     while i > 0:
-        parent = (i - 1) >> 1
-        if _heap_less(hv, ha, i, parent):
-            hv[i], hv[parent] = hv[parent], hv[i]
-            ha[i], ha[parent] = ha[parent], ha[i]
-            hp[i], hp[parent] = hp[parent], hp[i]
+        parent = (i - 1) >> 2
+        if key < heap[parent]:
+            heap[i] = heap[parent]
             i = parent
         else:
             break
+    heap[i] = key
     return n + 1
 
 
 @njit(cache=True)
-def _heap_pop(hv, ha, hp, n):
-    pixel = hp[0]
+def _heap_pop(heap, n):
+    """Remove the smallest key of ``heap[:n]``; returns it and the new size."""
+    top = heap[0]
     n -= 1
-    hv[0] = hv[n]
-    ha[0] = ha[n]
-    hp[0] = hp[n]
+    key = heap[n]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= n:
+        first = 4 * i + 1
+        if first >= n:
             break
-        m = left
-        if left + 1 < n and _heap_less(hv, ha, left + 1, left):
-            m = left + 1
-        if _heap_less(hv, ha, m, i):
-            hv[i], hv[m] = hv[m], hv[i]
-            ha[i], ha[m] = ha[m], ha[i]
-            hp[i], hp[m] = hp[m], hp[i]
-            i = m
+        child = first
+        last = min(first + 4, n)
+        for c in range(first + 1, last):
+            if heap[c] < heap[child]:
+                child = c
+        if heap[child] < key:
+            heap[i] = heap[child]
+            i = child
         else:
             break
-    return pixel, n
+    heap[i] = key
+    return top, n
 
 
 @njit(cache=True)
-def _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age):
+def _queue_neighbours(p, h, w, codes, labels, queued, heap, pixel_of_age, size, age):
     """Give the unqueued 4-neighbours of pixel ``p`` its label and push them on the heap.
 
-    Neighbours are visited up, left, right, down; returns the new heap size and age counter.
+    Neighbours are visited up, left, right, down. A heap key is the neighbour's value code
+    (high 32 bits) and its push count ``age`` (low 32 bits), so keys order by value, then by
+    insertion; returns the new heap size and age counter.
     """
     i = p // w
     j = p - i * w
@@ -159,34 +151,54 @@ def _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age):
         if not queued[q]:
             queued[q] = True
             labels[q] = labels[p]
-            size = _heap_push(hv, ha, hp, size, flat[q], age, q)
+            pixel_of_age[age] = q
+            size = _heap_push(heap, size, (np.uint64(codes[q]) << np.uint64(32)) | np.uint64(age))
             age += 1
     return size, age
 
 
 @njit(cache=True)
-def _flood(values, markers):
-    """Priority flood from the markers; every pixel ends with the label of a marker."""
-    h, w = values.shape
+def _flood(codes, markers):
+    """Priority flood from the markers; every pixel ends with the label of a marker.
+
+    ``codes`` (H, W) uint32 order the pixels as their values do (see :func:`_value_codes`).
+    """
+    h, w = codes.shape
     n = h * w
-    flat = values.ravel()
+    flat = codes.ravel()
     seeds = markers.ravel()
     labels = seeds.copy()
     queued = labels > 0
-    hv = np.empty(n, dtype=np.float64)
-    ha = np.empty(n, dtype=np.int64)
-    hp = np.empty(n, dtype=np.int64)
+    heap = np.empty(n, dtype=np.uint64)
+    pixel_of_age = np.empty(n, dtype=np.int64)
+    low_mask = np.uint64(0xFFFFFFFF)
     size = 0
     age = 0
     # seed: unlabeled neighbours of marker pixels, in raster order of the marker pixels
     for p in range(n):
         if seeds[p] == 0:
             continue
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age)
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, heap, pixel_of_age, size, age)
     while size > 0:
-        p, size = _heap_pop(hv, ha, hp, size)
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, hv, ha, hp, size, age)
+        key, size = _heap_pop(heap, size)
+        p = pixel_of_age[np.int64(key & low_mask)]
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, heap, pixel_of_age, size, age)
     return labels.reshape(h, w)
+
+
+def _value_codes(values: np.ndarray) -> np.ndarray:
+    """uint32 codes of a finite float64 map that compare as the values do (equal iff equal).
+
+    Values that are exactly float32 (contour maps are) use their bit pattern made monotone;
+    any other map uses the rank of each value among the distinct values.
+    """
+    single = values.astype(np.float32)
+    if np.array_equal(single, values):
+        single += np.float32(0.0)  # -0.0 becomes +0.0: the two compare equal
+        bits = single.view(np.uint32)
+        return np.where(bits >> 31 == 1, ~bits, bits | np.uint32(0x80000000)).astype(np.uint32)
+    _, ranks = np.unique(values, return_inverse=True)
+    return ranks.reshape(values.shape).astype(np.uint32)
 
 
 def _check_map(edges, name="edges") -> np.ndarray:
@@ -232,6 +244,8 @@ def watershed_superpixels(edges) -> np.ndarray:
     minimum's first pixel); every region is 4-connected. A constant map gives one region.
     """
     edges = _check_map(edges)
+    if edges.size >= 2 ** 32:
+        raise ValueError(f"edges has {edges.size} pixels; the watershed handles fewer than 2**32")
     markers, k = _regional_minima(edges)
-    labels = _flood(edges, markers)
+    labels = _flood(_value_codes(edges), markers)
     return (labels - 1).astype(np.int32)

@@ -48,6 +48,26 @@ def test_watershed_two_basins():
     assert labels[0, 0] != labels[0, 10]
 
 
+def test_value_codes_order_as_the_values():
+    from grouping.watershed import _value_codes
+    rng = np.random.default_rng(3)
+    single = np.concatenate([rng.normal(size=200).astype(np.float32), [0.0, -0.0, 1e-40, -1e-40]])
+    for values in (single.astype(np.float64), rng.normal(size=300)):  # float32 path, rank path
+        codes = _value_codes(values).astype(np.int64)
+        np.testing.assert_array_equal(np.sign(codes[:, None] - codes[None, :]),
+                                      np.sign(values[:, None] - values[None, :]))
+
+
+def test_watershed_is_invariant_to_increasing_transforms():
+    # float32-exact values use bit codes, other values ranks: both give the same partition
+    rng = np.random.default_rng(4)
+    values = ndimage.gaussian_filter(rng.random((40, 60)), 1.0).astype(np.float32)
+    values[10:20, 10:30] = values[10, 10]  # a plateau
+    labels = watershed_superpixels(values.astype(np.float64))
+    np.testing.assert_array_equal(watershed_superpixels(np.exp(values.astype(np.float64)) * 0.3), labels)
+    np.testing.assert_array_equal(watershed_superpixels(values.astype(np.float64) - 0.5), labels)
+
+
 def test_flat_map_gives_one_region_and_empty_hierarchy():
     owt2, sp = oriented_watershed(np.zeros((12, 17)), np.zeros((12, 17)))
     assert sp.shape == (12, 17) and sp.max() == 0
