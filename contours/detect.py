@@ -137,7 +137,8 @@ def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
 
 
 @njit(cache=True)
-def _accumulate(leaves, ring_pixels, ring_starts, g, stride):
+def _accumulate(leaves, ring_pixels, ring_starts, stride):
+    g = LABEL_SIZE  # a compile-time constant: // and % by it are shifts
     h1, w1, n_eval = leaves.shape
     out = np.zeros((h1 * stride + g, w1 * stride + g), np.float32)
     for r in range(h1):
@@ -150,9 +151,120 @@ def _accumulate(leaves, ring_pixels, ring_starts, g, stride):
     return out
 
 
+#: de Bruijn sequence and table: index of the lowest set bit of a 32-bit word
+_DE_BRUIJN = 0x077CB531
+_DE_BRUIJN_BIT = np.array([0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8, 31, 27, 13,
+                           23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9], np.int64)
+
+
+# Two-segment masks are held as "padded bit rows": rows[y + 1] has pixel x of row y at bit
+# x + 1, bit 0 repeating pixel 0 and bit g + 1 repeating pixel g - 1; rows[0] and rows[g + 1]
+# repeat the first and last row. A pixel's clamped 4-neighbours are then plain bit reads, as
+# the general loop's border convention (a missing neighbour is the pixel itself).
+
+
 @njit(cache=True)
-def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g, stride,
+def _load_padded_rows(leaf_row_bits, rows):
+    """Padded bit rows (see above) of one leaf's bit rows."""
+    g = LABEL_SIZE
+    last = g - 1
+    for y in range(g):
+        bits = np.int64(leaf_row_bits[y])
+        rows[y + 1] = (bits << 1) | (bits & 1) | (((bits >> last) & 1) << (g + 1))
+    rows[0] = rows[1]
+    rows[g + 1] = rows[g]
+
+
+@njit(cache=True)
+def _two_segment_colour_model(rows, image, y0, x0, means, counts):
+    """Mean colour of both segments of a two-segment mask (padded bit rows), every other pixel."""
+    g = LABEL_SIZE
+    n_colors = image.shape[2]
+    for s in range(2):
+        counts[s] = 0.0
+        for z in range(n_colors):
+            means[s, z] = 0.0
+    for y in range(0, g, 2):
+        bits = rows[y + 1]
+        for x in range(0, g, 2):
+            s = (bits >> (x + 1)) & 1
+            counts[s] += 1.0
+            for z in range(n_colors):
+                means[s, z] += image[y0 + y, x0 + x, z]
+    for s in range(2):
+        if counts[s] > 0:
+            for z in range(n_colors):
+                means[s, z] /= counts[s]
+        else:
+            for z in range(n_colors):
+                means[s, z] = 1e10
+
+
+@njit(cache=True)
+def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
+    """Snap the ring pixels ``b0 .. b1`` of a two-segment mask (padded bit rows, in place).
+
+    A pixel whose 4 neighbours agree takes their label; otherwise it takes the segment of
+    closer mean colour, the left neighbour's segment on a tie (as the general loop does).
+    Branch-free, and the colour distances (to both means, for every pixel) stay off the
+    dependency chain from one pixel's label to the next.
+    """
+    g = LABEL_SIZE
+    n_colors = image.shape[2]
+    last = g - 1
+    for b in range(b0, b1):
+        p = np.int64(ring_pixels[b])
+        y = p // g
+        x = p - y * g
+        row = rows[y + 1]
+        left = (row >> x) & 1
+        right = (row >> (x + 2)) & 1
+        up = (rows[y] >> (x + 1)) & 1
+        down = (rows[y + 2] >> (x + 1)) & 1
+        mixed = (left ^ right) | (left ^ up) | (left ^ down)
+        e0 = np.float32(0.0)
+        e1 = np.float32(0.0)
+        for z in range(n_colors):
+            v = image[y0 + y, x0 + x, z]
+            d = means[0, z] - v
+            e0 += d * d
+            d = means[1, z] - v
+            e1 += d * d
+        # the other segment wins only if strictly closer
+        other_closer = (left & np.int64(e0 < e1)) | ((1 - left) & np.int64(e1 < e0))
+        label = left ^ (mixed & other_closer)
+        bit = (np.int64(1) << (x + 1)) | np.int64(x == 0) | (np.int64(x == last) << (g + 1))
+        rows[y + 1] = (row & ~bit) | (bit * label)
+        rows[0] = rows[1]
+        rows[g + 1] = rows[g]
+
+
+@njit(cache=True)
+def _add_two_segment_boundary(rows, ring_pixels, b0, b1, out, oy, ox, mask):
+    """Add 1 to ``out`` at the ring pixels ``b0 .. b1`` that differ from a 4-neighbour."""
+    g = LABEL_SIZE
+    for y in range(g):
+        mask[y] = 0
+    for b in range(b0, b1):
+        p = np.int64(ring_pixels[b])
+        mask[p // g] |= np.int64(1) << (p % g)
+    full = (np.int64(1) << g) - 1
+    for y in range(g):
+        row = rows[y + 1]
+        own = (row >> 1) & full
+        diff = ((own ^ row) | (own ^ (row >> 2)) | (own ^ (rows[y] >> 1))
+                | (own ^ (rows[y + 2] >> 1))) & mask[y]
+        while diff != 0:
+            low = diff & -diff
+            x = _DE_BRUIJN_BIT[((low * _DE_BRUIJN) & 0xFFFFFFFF) >> 27]
+            out[oy + y, ox + x] += 1.0
+            diff ^= low
+
+
+@njit(cache=True)
+def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows, image, stride,
                         offset, sharpen):
+    g = LABEL_SIZE
     h1, w1, n_eval = leaves.shape
     n_colors = image.shape[2]
     out = np.zeros((h1 * stride + g, w1 * stride + g), np.float32)
@@ -169,6 +281,8 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g,
             neighbours[i, 2] = i - g if y > 0 else i
             neighbours[i, 3] = i + g if y < g - 1 else i
     labels4 = np.empty(4, np.int32)
+    rows = np.empty(g + 2, np.int64)
+    mask = np.empty(g, np.int64)
     for r in range(h1):
         for c in range(w1):
             y0 = r * stride + offset
@@ -177,6 +291,15 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, image, g,
                 leaf = leaves[r, c, t]
                 m = nsegs[leaf]
                 if m == 1:
+                    continue
+                if m == 2:  # the common case, on bit rows
+                    _load_padded_rows(leaf_rows[leaf], rows)
+                    _two_segment_colour_model(rows, image, y0, x0, means, counts)
+                    _snap_two_segments(rows, ring_pixels, ring_starts[leaf, 0],
+                                       ring_starts[leaf, sharpen], image, y0, x0, means)
+                    _add_two_segment_boundary(rows, ring_pixels, ring_starts[leaf, 0],
+                                              ring_starts[leaf, sharpen + 1], out,
+                                              r * stride, c * stride, mask)
                     continue
                 seg[:] = segs_flat[leaf]
                 for s in range(m):
@@ -252,11 +375,12 @@ def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> n
                            forest.node_table, forest.table_roots, n_eval)
     offset = (PATCH_SIZE - LABEL_SIZE) // 2
     if sharpen == 0:
-        acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, LABEL_SIZE, STRIDE)
+        acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, STRIDE)
     else:
         smooth = conv_tri(padded, 1)
         acc = _accumulate_sharpen(leaves, forest.ring_pixels, forest.ring_starts, forest.leaf_segs,
-                                  forest.leaf_nsegs, smooth, LABEL_SIZE, STRIDE, offset, sharpen)
+                                  forest.leaf_nsegs, forest.leaf_rows, smooth, STRIDE, offset,
+                                  sharpen)
     gain = STRIDE ** 2 / LABEL_SIZE ** 2 / n_eval * SHARPEN_GAIN[sharpen]
     half = LABEL_SIZE // 2
     edges = acc[half:half + height, half:half + width] * np.float32(gain)

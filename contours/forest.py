@@ -105,6 +105,25 @@ def _boundary_rings(segs, n_rings):
 
 
 @njit(cache=True)
+def _two_segment_rows(segs, nsegs):
+    """Bit rows of the two-segment leaves: bit x of ``rows[leaf, y]`` is ``segs[leaf, y, x]``.
+
+    Leaves with another segment count get zero rows (the mask is only read when ``nsegs`` is 2).
+    """
+    n_leaves, g, _ = segs.shape
+    rows = np.zeros((n_leaves, g), np.uint16)
+    for leaf in range(n_leaves):
+        if nsegs[leaf] != 2:
+            continue
+        for y in range(g):
+            bits = 0
+            for x in range(g):
+                bits |= np.int64(segs[leaf, y, x]) << x
+            rows[leaf, y] = bits
+    return rows
+
+
+@njit(cache=True)
 def _depth_first_layout(child, roots):
     """Order nodes depth-first, sibling pairs kept adjacent: returns new position of each node."""
     n = child.shape[0]
@@ -145,6 +164,7 @@ class EdgeForest:
     ring_pixels: np.ndarray = field(init=False, repr=False)
     ring_starts: np.ndarray = field(init=False, repr=False)
     leaf_nsegs: np.ndarray = field(init=False, repr=False)
+    leaf_rows: np.ndarray = field(init=False, repr=False)
     node_table: np.ndarray = field(init=False, repr=False)
     table_roots: np.ndarray = field(init=False, repr=False)
 
@@ -187,6 +207,8 @@ class EdgeForest:
         self.table_roots = new[self.roots].astype(np.int32)
         self.leaf_nsegs = (self.leaf_segs.reshape(len(self.leaf_segs), -1).max(axis=1)
                            .astype(np.int32) + 1) if len(self.leaf_segs) else np.zeros(0, np.int32)
+        # two-segment leaves (most leaves with a boundary) as bit rows, for fast sharpening
+        self.leaf_rows = _two_segment_rows(self.leaf_segs, self.leaf_nsegs)
 
     @property
     def n_trees(self) -> int:

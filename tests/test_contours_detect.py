@@ -87,3 +87,45 @@ def test_cli_writes_png_and_names_bad_image(tmp_path):
     assert main(["edges", str(tmp_path / "broken.jpg"), str(tmp_path / "disc.png"), "-o", str(out2)]) == 1
     assert (out2 / "disc.png").is_file()
     assert main(["edges", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2
+
+
+@pytest.mark.parametrize("sharpen", [1, 2])
+@pytest.mark.parametrize("levels", [256, 2])
+def test_two_segment_sharpening_equals_the_general_loop(sharpen, levels):
+    # The bit-row path of two-segment leaves must give exactly what the general per-pixel
+    # loop gives: relabel segment 1 of those leaves as 2 (3 "segments", one empty) to send
+    # them down the general loop, and compare the accumulated edge counts. A posterized image
+    # makes exact colour-distance ties, which must go to the left neighbour's segment.
+    from skimage import data
+
+    from contours.channels import compute_channels, conv_tri
+    from contours.detect import (LABEL_SIZE, PATCH_SIZE, STRIDE, _accumulate_sharpen,
+                                 _apply_forest, as_rgb_float)
+    from contours.features import feature_offsets
+
+    forest = load_model()
+    crop = data.astronaut()[100:260, 150:330]
+    rgb = as_rgb_float((crop // (256 // levels)) * (255 // (levels - 1)))  # 2 levels: exact ties
+    padded = np.pad(rgb, ((16, 16), (16, 16), (0, 0)), mode="symmetric")
+    chns_reg, chns_sim = compute_channels(padded)
+    _, chn_h, chn_w = chns_reg.shape
+    h1 = (padded.shape[0] - PATCH_SIZE + STRIDE - 1) // STRIDE
+    w1 = (padded.shape[1] - PATCH_SIZE + STRIDE - 1) // STRIDE
+    leaves = _apply_forest(chns_reg.ravel(), chns_sim.ravel(), *feature_offsets(chn_h, chn_w),
+                           chn_w, h1, w1, forest.node_table, forest.table_roots, 4)
+    used, compact = np.unique(leaves, return_inverse=True)
+    compact = compact.reshape(leaves.shape).astype(np.int32)
+    nsegs = forest.leaf_nsegs[used]
+    assert np.sum(nsegs[compact] == 2) > 1000, "the crop should exercise two-segment leaves"
+    segs = forest.leaf_segs[used]
+    general_segs = np.where((nsegs == 2)[:, None, None] & (segs == 1), 2, segs).astype(np.uint8)
+    general_nsegs = np.where(nsegs == 2, 3, nsegs).astype(np.int32)
+    smooth = conv_tri(padded, 1)
+    offset = (PATCH_SIZE - LABEL_SIZE) // 2
+    common = (forest.ring_pixels, forest.ring_starts[used])
+    fast = _accumulate_sharpen(compact, *common, segs, nsegs, forest.leaf_rows[used], smooth,
+                               STRIDE, offset, sharpen)
+    general = _accumulate_sharpen(compact, *common, general_segs, general_nsegs,
+                                  forest.leaf_rows[used], smooth, STRIDE, offset, sharpen)
+    assert fast.sum() > 0
+    np.testing.assert_array_equal(fast, general)
