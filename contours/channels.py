@@ -213,9 +213,28 @@ def compute_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Channel order: L, U, V, magnitude (scale 1), 4 orientations (scale 1),
         magnitude (scale 1/2), 4 orientations (scale 1/2).
     """
+    stack = channel_stack(rgb)
+    return stack[:N_CHANNELS], stack[N_CHANNELS:2 * N_CHANNELS]
+
+
+def channel_stack(rgb: np.ndarray) -> np.ndarray:
+    """Both channel sets of :func:`compute_channels` and a plane of zeros, in one buffer.
+
+    The forest reads every feature of this buffer as ``stack[a] - stack[b]``, with ``b`` in
+    the zero plane for a regular feature (no branch on the feature kind).
+
+    Parameters
+    ----------
+    rgb : ndarray, float32, (H, W, 3), values in [0, 1]; H and W must be even.
+
+    Returns
+    -------
+    ndarray, float32, (2 * 13 + 1, H/2, W/2), C-contiguous
+        Regular channels, self-similarity channels, zeros.
+    """
     height, width = rgb.shape[:2]
     if height % 2 or width % 2:
-        raise ValueError(f"compute_channels needs even image dimensions, got {height}x{width}")
+        raise ValueError(f"edge channels need even image dimensions, got {height}x{width}")
     luv = rgb_to_luv(rgb)
     luv_half = downsample2(luv)
     channels = [luv_half]
@@ -228,7 +247,9 @@ def compute_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         channels.append(magnitude[:, :, None])
         channels.append(hist)
     chns = np.concatenate(channels, axis=2).astype(np.float32)
-    reg = conv_tri(chns, REG_SMOOTH // SHRINK)
-    sim = conv_tri(chns, SIM_SMOOTH // SHRINK)
-    return (np.ascontiguousarray(reg.transpose(2, 0, 1)),
-            np.ascontiguousarray(sim.transpose(2, 0, 1)))
+    stack = np.empty((2 * N_CHANNELS + 1,) + chns.shape[:2], np.float32)
+    stack[:N_CHANNELS] = conv_tri(chns, REG_SMOOTH // SHRINK).transpose(2, 0, 1)
+    stack[N_CHANNELS:2 * N_CHANNELS] = conv_tri(chns, SIM_SMOOTH // SHRINK).transpose(2, 0, 1)
+    stack[2 * N_CHANNELS] = 0.0
+    return stack
+

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 from numba import njit
 
-from contours.channels import compute_channels, conv_tri
-from contours.features import LABEL_SIZE, N_REG_FEATURES, PATCH_SIZE, feature_offsets
-from contours.forest import N_RINGS, EdgeForest
+from contours.channels import channel_stack, conv_tri
+from contours.features import LABEL_SIZE, PATCH_SIZE, stack_feature_offsets
+from contours.forest import N_RINGS, NODE_FEATURE_BITS, EdgeForest
 from contours.nms import edge_nms, edge_orientation
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "sed_bsds500.npz"
@@ -101,9 +101,11 @@ TRAVERSAL_BATCH = 16
 
 
 @njit(cache=True)
-def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
-                  table, roots, n_eval):
+def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, thresholds, roots,
+                  n_eval):
+    """Leaf rows reached by ``n_eval`` trees at every window (packed nodes, see forest.py)."""
     n_trees = roots.shape[0]
+    feature_mask = (1 << NODE_FEATURE_BITS) - 1
     leaves = np.empty((h1, w1, n_eval), np.int32)
     nodes = np.empty(TRAVERSAL_BATCH, np.int64)
     bases = np.empty(TRAVERSAL_BATCH, np.int64)
@@ -120,19 +122,16 @@ def _apply_forest(reg_flat, sim_flat, reg_off, sim_a, sim_b, chn_width, h1, w1,
                     n_active = 0
                     for j in range(n_batch):
                         k = nodes[j]
-                        left = int(table[k, 2])
-                        if left == 0:
+                        word = np.int64(words[k, 1])
+                        step = word >> NODE_FEATURE_BITS
+                        if step == 0:
                             continue
                         n_active += 1
-                        f = int(table[k, 1])
-                        if f < N_REG_FEATURES:
-                            v = reg_flat[reg_off[f] + bases[j]]
-                        else:
-                            g = f - N_REG_FEATURES
-                            v = sim_flat[sim_a[g] + bases[j]] - sim_flat[sim_b[g] + bases[j]]
-                        nodes[j] = left if v < table[k, 0] else left + 1
+                        f = word & feature_mask
+                        v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
+                        nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
                 for j in range(n_batch):
-                    leaves[r, c0 + j, t] = int(table[nodes[j], 3])
+                    leaves[r, c0 + j, t] = words[nodes[j], 0]
     return leaves
 
 
@@ -365,14 +364,14 @@ def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> n
     extra_h = (4 - (height + 2 * pad) % 4) % 4
     extra_w = (4 - (width + 2 * pad) % 4) % 4
     padded = np.pad(rgb, ((pad, pad + extra_h), (pad, pad + extra_w), (0, 0)), mode="symmetric")
-    chns_reg, chns_sim = compute_channels(padded)
-    _, chn_h, chn_w = chns_reg.shape
+    stack = channel_stack(padded)
+    _, chn_h, chn_w = stack.shape
     h1 = (padded.shape[0] - PATCH_SIZE + STRIDE - 1) // STRIDE
     w1 = (padded.shape[1] - PATCH_SIZE + STRIDE - 1) // STRIDE
-    reg_off, sim_a, sim_b = feature_offsets(chn_h, chn_w)
+    feature_a, feature_b = stack_feature_offsets(chn_h, chn_w)
     n_eval = min(N_TREES_EVAL, forest.n_trees)
-    leaves = _apply_forest(chns_reg.ravel(), chns_sim.ravel(), reg_off, sim_a, sim_b, chn_w, h1, w1,
-                           forest.node_table, forest.table_roots, n_eval)
+    leaves = _apply_forest(stack.ravel(), feature_a, feature_b, chn_w, h1, w1, forest.node_words,
+                           forest.node_thresholds, forest.table_roots, n_eval)
     offset = (PATCH_SIZE - LABEL_SIZE) // 2
     if sharpen == 0:
         acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, STRIDE)

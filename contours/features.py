@@ -56,6 +56,31 @@ def feature_offsets(chn_height: int, chn_width: int) -> tuple[np.ndarray, np.nda
     return reg_offsets, sim_a.astype(np.int64), sim_b.astype(np.int64)
 
 
+def stack_feature_offsets(chn_height: int, chn_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of every feature in a :func:`contours.channels.channel_stack` buffer.
+
+    Feature ``f`` of the window with top-left corner offset ``base`` is
+    ``stack.flat[a[f] + base] - stack.flat[b[f] + base]``; for a regular feature ``b[f]``
+    points into the stack's zero plane.
+
+    Parameters
+    ----------
+    chn_height, chn_width : int
+        Size of the half-resolution channel images.
+
+    Returns
+    -------
+    a, b : ndarray, int64, (7228,)
+    """
+    plane = chn_height * chn_width
+    reg, sim_a, sim_b = feature_offsets(chn_height, chn_width)
+    sim_start = N_CHANNELS * plane
+    zero_plane = 2 * N_CHANNELS * plane
+    a = np.concatenate([reg, sim_a + sim_start])
+    b = np.concatenate([np.full(N_REG_FEATURES, zero_plane, np.int64), sim_b + sim_start])
+    return a, b
+
+
 @njit(cache=True)
 def _extract_kernel(reg_flat, sim_flat, reg_offsets, sim_a, sim_b, bases, fids):
     n = bases.shape[0]

@@ -27,6 +27,11 @@ from contours.features import LABEL_SIZE, N_FEATURES
 FORMAT_NAME = "mcg-structured-edge-forest"
 FORMAT_VERSION = 1
 N_RINGS = 3  # boundary + 2 rings: supports sharpening of up to 2 pixels
+#: Packed inference nodes: ``node_words[k, 1]`` holds the feature id in its low bits and, above
+#: them, the offset from node k to its left child (0 for a leaf; the right child follows the
+#: left one); ``node_words[k, 0]`` holds the threshold's float32 bits (read through
+#: ``node_thresholds``), or the leaf's row in ``leaf_segs`` for a leaf.
+NODE_FEATURE_BITS = 13
 
 
 @njit(cache=True)
@@ -165,7 +170,8 @@ class EdgeForest:
     ring_starts: np.ndarray = field(init=False, repr=False)
     leaf_nsegs: np.ndarray = field(init=False, repr=False)
     leaf_rows: np.ndarray = field(init=False, repr=False)
-    node_table: np.ndarray = field(init=False, repr=False)
+    node_words: np.ndarray = field(init=False, repr=False)
+    node_thresholds: np.ndarray = field(init=False, repr=False)
     table_roots: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -191,19 +197,19 @@ class EdgeForest:
         if np.any(self.leaf_index[~split] < 0) or np.any(self.leaf_index >= len(self.leaf_segs)):
             raise ValueError("forest leaf index out of range")
         self.ring_pixels, self.ring_starts = _boundary_rings(self.leaf_segs, N_RINGS)
-        if n_nodes >= 2**24:
-            raise ValueError("forest too large for the packed node table (2^24 nodes)")
-        # inference layout: nodes in depth-first order (better cache locality), one 16-byte
-        # row per node: threshold, feature id, left child, leaf row (integers exact in float32)
+        # inference layout: nodes in depth-first order (better cache locality), one 8-byte
+        # row per node (see NODE_FEATURE_BITS)
         new = _depth_first_layout(self.child, self.roots)
         if np.any(new < 0):
             raise ValueError("forest has nodes unreachable from the roots")
-        table = np.empty((n_nodes, 4), np.float32)
-        table[new, 0] = self.thrs
-        table[new, 1] = self.fids
-        table[new, 2] = np.where(split, new[self.child], 0)
-        table[new, 3] = self.leaf_index
-        self.node_table = table
+        step = np.where(split, new[self.child] - new, 0)
+        if step.max(initial=0) >= 2 ** (32 - NODE_FEATURE_BITS):
+            raise ValueError("forest tree too deep for the packed node table")
+        words = np.empty((n_nodes, 2), np.uint32)
+        words[new, 0] = np.where(split, self.thrs.view(np.uint32), self.leaf_index.astype(np.uint32))
+        words[new, 1] = np.where(split, (step << NODE_FEATURE_BITS) | self.fids, 0).astype(np.uint32)
+        self.node_words = words
+        self.node_thresholds = words.view(np.float32)
         self.table_roots = new[self.roots].astype(np.int32)
         self.leaf_nsegs = (self.leaf_segs.reshape(len(self.leaf_segs), -1).max(axis=1)
                            .astype(np.int32) + 1) if len(self.leaf_segs) else np.zeros(0, np.int32)

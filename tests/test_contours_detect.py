@@ -98,21 +98,21 @@ def test_two_segment_sharpening_equals_the_general_loop(sharpen, levels):
     # makes exact colour-distance ties, which must go to the left neighbour's segment.
     from skimage import data
 
-    from contours.channels import compute_channels, conv_tri
+    from contours.channels import channel_stack, conv_tri
     from contours.detect import (LABEL_SIZE, PATCH_SIZE, STRIDE, _accumulate_sharpen,
                                  _apply_forest, as_rgb_float)
-    from contours.features import feature_offsets
+    from contours.features import stack_feature_offsets
 
     forest = load_model()
     crop = data.astronaut()[100:260, 150:330]
     rgb = as_rgb_float((crop // (256 // levels)) * (255 // (levels - 1)))  # 2 levels: exact ties
     padded = np.pad(rgb, ((16, 16), (16, 16), (0, 0)), mode="symmetric")
-    chns_reg, chns_sim = compute_channels(padded)
-    _, chn_h, chn_w = chns_reg.shape
+    stack = channel_stack(padded)
+    _, chn_h, chn_w = stack.shape
     h1 = (padded.shape[0] - PATCH_SIZE + STRIDE - 1) // STRIDE
     w1 = (padded.shape[1] - PATCH_SIZE + STRIDE - 1) // STRIDE
-    leaves = _apply_forest(chns_reg.ravel(), chns_sim.ravel(), *feature_offsets(chn_h, chn_w),
-                           chn_w, h1, w1, forest.node_table, forest.table_roots, 4)
+    leaves = _apply_forest(stack.ravel(), *stack_feature_offsets(chn_h, chn_w), chn_w, h1, w1,
+                           forest.node_words, forest.node_thresholds, forest.table_roots, 4)
     used, compact = np.unique(leaves, return_inverse=True)
     compact = compact.reshape(leaves.shape).astype(np.int32)
     nsegs = forest.leaf_nsegs[used]

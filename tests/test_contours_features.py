@@ -45,6 +45,25 @@ def test_feature_offsets_shapes():
     assert reg[1] == 1 and reg[16] == 30 and reg[256] == 600
 
 
+def test_stack_offsets_give_the_extracted_features():
+    from contours.channels import channel_stack
+    from contours.features import stack_feature_offsets
+    rgb = np.random.default_rng(5).random((48, 56, 3)).astype(np.float32)
+    stack = channel_stack(rgb)
+    reg, sim = compute_channels(rgb)
+    np.testing.assert_array_equal(stack[:13], reg)
+    np.testing.assert_array_equal(stack[13:26], sim)
+    assert not stack[26].any()
+    _, h, w = stack.shape
+    a, b = stack_feature_offsets(h, w)
+    rows, cols = np.array([0, 3, h - 16]), np.array([0, 5, w - 16])
+    expected = extract_features(reg, sim, rows, cols)
+    flat = stack.ravel()
+    for i, (r, c) in enumerate(zip(rows, cols)):
+        base = r * w + c
+        np.testing.assert_array_equal(flat[a + base] - flat[b + base], expected[i])
+
+
 def test_quantize_features():
     edges = np.tile(np.arange(255, dtype=np.float32), (N_FEATURES, 1))
     values = np.array([[-1.0, 0.0, 0.5, 254.0, 300.0]], np.float32)
