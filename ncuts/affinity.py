@@ -117,16 +117,94 @@ def _ic_value(m, gamma):
     return math.exp(-(1.0 - pss) / gamma)
 
 
+def _walk_elements(dr: int, dc: int) -> list[tuple[int, int]]:
+    """Lattice elements crossed by the Bresenham walk of :func:`_segment_max` from pixel
+    (0, 0) to pixel (dr, dc), as (row, col) positions on the double grid relative to the start
+    pixel's ``(2 r, 2 c)``: a walk crosses the same elements wherever it starts."""
+    sr = (dr > 0) - (dr < 0)
+    sc = (dc > 0) - (dc < 0)
+    adr, adc = abs(dr), abs(dc)
+    r = c = 0
+    if adc >= adr:
+        err, n_steps = 2 * adr - adc, adc
+    else:
+        err, n_steps = 2 * adc - adr, adr
+    elements = []
+    for _ in range(n_steps):
+        nr, nc = r, c
+        if adc >= adr:
+            nc = c + sc
+            if err > 0:
+                nr = r + sr
+                err -= 2 * adc
+            err += 2 * adr
+        else:
+            nr = r + sr
+            if err > 0:
+                nc = c + sc
+                err -= 2 * adr
+            err += 2 * adc
+        rmin, cmin = min(r, nr), min(c, nc)
+        if nr != r and nc != c:
+            elements += [(2 * rmin + 2, 2 * cmin + 1), (2 * rmin + 2, 2 * cmin + 3),
+                         (2 * rmin + 1, 2 * cmin + 2), (2 * rmin + 3, 2 * cmin + 2)]
+        elif nr != r:
+            elements.append((2 * rmin + 2, 2 * c + 1))
+        else:
+            elements.append((2 * r + 1, 2 * cmin + 2))
+        r, c = nr, nc
+    return elements
+
+
+def _walk_tables(offsets: np.ndarray, map_width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat offsets (on a double-size map ``map_width`` wide, from the start pixel's
+    ``(2 r, 2 c)``) of the elements crossed by the forward and the backward walk of each
+    neighbour offset; ``counts[k] = (n_forward, n_backward)``, ``n_backward = 0`` when the
+    backward walk crosses the same elements (axis-aligned and diagonal offsets)."""
+    walks = []
+    for dr, dc in offsets.tolist():
+        forward = _walk_elements(dr, dc)
+        backward = [(er + 2 * dr, ec + 2 * dc) for er, ec in _walk_elements(-dr, -dc)]
+        if sorted(backward) == sorted(forward):
+            backward = []
+        walks.append((forward, backward))
+    width = max([1] + [max(len(f), len(b)) for f, b in walks])
+    forward_table = np.zeros((len(walks), width), np.int64)
+    backward_table = np.zeros((len(walks), width), np.int64)
+    counts = np.zeros((len(walks), 2), np.int64)
+    for k, (forward, backward) in enumerate(walks):
+        counts[k] = len(forward), len(backward)
+        for j, (er, ec) in enumerate(forward):
+            forward_table[k, j] = er * map_width + ec
+        for j, (er, ec) in enumerate(backward):
+            backward_table[k, j] = er * map_width + ec
+    return forward_table, backward_table, counts
+
+
 @njit(cache=True)
-def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, gamma):
+def _walk_max(flat, base, table, k, count):
+    best = 0.0
+    for j in range(count):
+        v = flat[base + table[k, j]]
+        if v > best:
+            best = v
+    return best
+
+
+@njit(cache=True)
+def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table, backward_table,
+                     walk_counts, gamma):
     """CSR arrays (indptr, indices, data) of the symmetric intervening-contour affinity.
 
-    ``offsets`` is sorted by (drow, dcol) and ``mirror[k]`` is the index of ``-offsets[k]``.
+    ``offsets`` is sorted by (drow, dcol) and ``mirror[k]`` is the index of ``-offsets[k]``;
+    the walk tables are :func:`_walk_tables`' (the same elements as :func:`_segment_max`).
     Each unordered pair is evaluated once (both walk directions, averaged) from its first
     pixel in scan order ("positive" offsets) and read back for the other row.
     """
     n = height * width
     n_off = offsets.shape[0]
+    flat = owt2_scaled.ravel()
+    map_width = owt2_scaled.shape[1]
     # column of each "positive" offset in pair_value (-1 for the others and the centre)
     pair_column = np.full(n_off, -1, np.int64)
     n_pairs = 0
@@ -139,21 +217,20 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, gamma):
     for r in range(height):
         for c in range(width):
             p = r * width + c
+            base = 2 * r * map_width + 2 * c
             for k in range(n_off):
                 if pair_column[k] < 0:
                     continue
-                dr = offsets[k, 0]
-                dc = offsets[k, 1]
-                rr = r + dr
-                cc = c + dc
+                rr = r + offsets[k, 0]
+                cc = c + offsets[k, 1]
                 if rr >= height or cc < 0 or cc >= width:
                     continue
-                m_fwd = _segment_max(owt2_scaled, r, c, rr, cc)
+                m_fwd = _walk_max(flat, base, forward_table, k, walk_counts[k, 0])
                 # axis-aligned and diagonal walks cross the same elements both ways
-                if dr == 0 or dc == 0 or dr == dc or dr == -dc:
+                if walk_counts[k, 1] == 0:
                     m_bwd = m_fwd
                 else:
-                    m_bwd = _segment_max(owt2_scaled, rr, cc, r, c)
+                    m_bwd = _walk_max(flat, base, backward_table, k, walk_counts[k, 1])
                 # most pairs cross no boundary at all: reuse the precomputed value
                 value = value_no_boundary if m_fwd == 0.0 else _ic_value(m_fwd, gamma)
                 if m_bwd != m_fwd:
@@ -264,8 +341,10 @@ def intervening_contour_affinity(
     mirror = np.array(
         [np.flatnonzero((offsets == -off).all(axis=1))[0] for off in offsets], dtype=np.int64
     )
+    forward_table, backward_table, walk_counts = _walk_tables(offsets, arr.shape[1])
     indptr, indices, data = _ic_affinity_csr(
-        arr * float(scale), height, width, offsets, mirror, float(gamma)
+        arr * float(scale), height, width, offsets, mirror, forward_table, backward_table,
+        walk_counts, float(gamma)
     )
     n = height * width
     W = sp.csr_matrix((data, indices, indptr), shape=(n, n))

@@ -226,3 +226,28 @@ def test_bad_parameters_raise():
         intervening_contour_affinity(empty_map(2, 2), gamma=0)
     with pytest.raises(ValueError, match="scale"):
         intervening_contour_affinity(empty_map(2, 2), scale=-1)
+
+
+def test_walk_tables_cross_the_elements_of_the_bresenham_walk():
+    # the affinity reads precomputed element lists; they must give _segment_max's cue for
+    # every offset, both directions, from every start pixel
+    from ncuts.affinity import _neighbour_offsets, _segment_max, _walk_tables
+
+    rng = np.random.default_rng(8)
+    h, w = 9, 11
+    o = rng.random((2 * h + 1, 2 * w + 1))
+    o[rng.random(o.shape) < 0.4] = 0.0
+    offsets = _neighbour_offsets(3.3)
+    forward, backward, counts = _walk_tables(offsets, o.shape[1])
+    flat = o.ravel()
+    for k, (dr, dc) in enumerate(offsets.tolist()):
+        for r in range(max(0, -dr), h - max(0, dr)):
+            for c in range(max(0, -dc), w - max(0, dc)):
+                base = 2 * r * o.shape[1] + 2 * c
+                fwd = max([0.0] + [flat[base + e] for e in forward[k, :counts[k, 0]]])
+                assert fwd == _segment_max(o, r, c, r + dr, c + dc)
+                if counts[k, 1]:
+                    bwd = max([0.0] + [flat[base + e] for e in backward[k, :counts[k, 1]]])
+                else:
+                    bwd = fwd
+                assert bwd == _segment_max(o, r + dr, c + dc, r, c)
