@@ -32,6 +32,8 @@ N_RINGS = 3  # boundary + 2 rings: supports sharpening of up to 2 pixels
 #: left one); ``node_words[k, 0]`` holds the threshold's float32 bits (read through
 #: ``node_thresholds``), or the leaf's row in ``leaf_segs`` for a leaf.
 NODE_FEATURE_BITS = 13
+if N_FEATURES > 2 ** NODE_FEATURE_BITS:  # pragma: no cover - a change of the feature set
+    raise ImportError("NODE_FEATURE_BITS too small for the feature ids")
 
 
 @njit(cache=True)
@@ -203,8 +205,12 @@ class EdgeForest:
         if np.any(new < 0):
             raise ValueError("forest has nodes unreachable from the roots")
         step = np.where(split, new[self.child] - new, 0)
-        if step.max(initial=0) >= 2 ** (32 - NODE_FEATURE_BITS):
-            raise ValueError("forest tree too deep for the packed node table")
+        max_step = 2 ** (32 - NODE_FEATURE_BITS) - 1
+        if step.max(initial=0) > max_step:
+            raise ValueError(
+                f"forest tree too large for the packed node table: a child lies "
+                f"{int(step.max())} nodes after its parent in depth-first order, at most "
+                f"{max_step} are supported (trees of up to about {2 * max_step} nodes)")
         words = np.empty((n_nodes, 2), np.uint32)
         words[new, 0] = np.where(split, self.thrs.view(np.uint32), self.leaf_index.astype(np.uint32))
         words[new, 1] = np.where(split, (step << NODE_FEATURE_BITS) | self.fids, 0).astype(np.uint32)

@@ -84,6 +84,25 @@ def test_model_save_load_round_trip(tiny_forest, tmp_path):
         EdgeForest.load(tmp_path / "bad.npz")
 
 
+def test_packed_node_table_matches_the_tree_arrays(tiny_forest, monkeypatch):
+    import contours.forest as forest_module
+    forest, _, _ = tiny_forest
+    split = forest.child > 0
+    # the packed words hold every split node's feature and threshold and every leaf's row
+    words, thresholds = forest.node_words, forest.node_thresholds
+    feature = words[:, 1] & ((1 << forest_module.NODE_FEATURE_BITS) - 1)
+    step = words[:, 1] >> forest_module.NODE_FEATURE_BITS
+    assert np.sum(step > 0) == np.sum(split) and np.sum(step == 0) == np.sum(~split)
+    assert sorted(feature[step > 0].tolist()) == sorted(forest.fids[split].tolist())
+    assert sorted(thresholds[step > 0, 0].tolist()) == sorted(forest.thrs[split].tolist())
+    assert sorted(words[step == 0, 0].tolist()) == sorted(forest.leaf_index[~split].tolist())
+    # a table too narrow for the tree is refused with a message naming the limit
+    monkeypatch.setattr(forest_module, "NODE_FEATURE_BITS", 31)
+    with pytest.raises(ValueError, match="too large for the packed node table"):
+        EdgeForest(fids=forest.fids, thrs=forest.thrs, child=forest.child, roots=forest.roots,
+                   leaf_index=forest.leaf_index, leaf_segs=forest.leaf_segs)
+
+
 def test_clean_segments_merges_small_segments():
     segs = np.zeros((1, 16, 16), np.uint8)
     segs[0, :, 8:] = 3
