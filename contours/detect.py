@@ -205,8 +205,7 @@ def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
 
     A pixel whose 4 neighbours agree takes their label; otherwise it takes the segment of
     closer mean colour, the left neighbour's segment on a tie (as the general loop does).
-    Branch-free, and the colour distances (to both means, for every pixel) stay off the
-    dependency chain from one pixel's label to the next.
+    Branch-free: the colour distances to both means are computed for every pixel.
     """
     g = LABEL_SIZE
     n_colors = image.shape[2]
