@@ -88,8 +88,13 @@ def read_bsds_ground_truth(path: Path) -> tuple[list[np.ndarray], list[np.ndarra
     return segs, bnds
 
 
-def load_bsds_train(data_dir: Path, max_images: int | None = None, log=print) -> list[TrainingImage]:
-    """Load BSDS500 train images with their ground truth and compute their channels."""
+def load_bsds_train(data_dir: Path, max_images: int | None = None, log=print,
+                    mirror: bool = False) -> list[TrainingImage]:
+    """Load BSDS500 train images with their ground truth and compute their channels.
+
+    With ``mirror``, each image is followed by its left-right mirror image (with mirrored
+    ground truth), doubling the pool the patches are drawn from.
+    """
     image_dir = data_dir / "images" / "train"
     gt_dir = data_dir / "groundTruth" / "train"
     if not image_dir.is_dir() or not gt_dir.is_dir():
@@ -100,7 +105,12 @@ def load_bsds_train(data_dir: Path, max_images: int | None = None, log=print) ->
     images = []
     for i, path in enumerate(paths):
         segs, bnds = read_bsds_ground_truth(gt_dir / (path.stem + ".mat"))
-        images.append(TrainingImage(read_rgb(path), segs, bnds))
+        rgb = read_rgb(path)
+        images.append(TrainingImage(rgb, segs, bnds))
+        if mirror:
+            images.append(TrainingImage(np.ascontiguousarray(rgb[:, ::-1]),
+                                        [np.ascontiguousarray(s[:, ::-1]) for s in segs],
+                                        [np.ascontiguousarray(b[:, ::-1]) for b in bnds]))
         if (i + 1) % 50 == 0:
             log(f"  loaded {i + 1}/{len(paths)} images")
     return images
@@ -456,7 +466,7 @@ def clean_segments(segs, min_size):
 
 DEFAULTS = dict(n_trees=8, n_pos=100000, n_neg=100000, frac_features=0.25, min_child=8,
                 max_depth=64, n_pairs=256, max_pca=4096, edge_samples_per_image=100,
-                min_segment=5)
+                min_segment=5, mirror=False)
 
 
 def train_tree(images, tree_number: int, seed: int, edges: np.ndarray, opts: dict, log=print) -> dict:
@@ -637,10 +647,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="only merge the tree checkpoints that exist into --out (no training)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="train this many trees at once in separate processes (default 1)")
+    parser.add_argument("--mirror", action="store_true",
+                        help="also train on the left-right mirror image of every training image")
     args = parser.parse_args(argv)
     argv_list = sys.argv[1:] if argv is None else argv
     command = "python -m contours.train " + " ".join(shlex.quote(a) for a in argv_list)
-    opts = dict(DEFAULTS, n_trees=args.trees, n_pos=args.pos, n_neg=args.neg)
+    opts = dict(DEFAULTS, n_trees=args.trees, n_pos=args.pos, n_neg=args.neg, mirror=args.mirror)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -652,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"command: {command}")
     log(f"options: {json.dumps(opts)}")
     t0 = time.time()
-    images = load_bsds_train(Path(args.data), args.images or None, log)
+    images = load_bsds_train(Path(args.data), args.images or None, log, mirror=args.mirror)
     log(f"loaded {len(images)} training images in {time.time() - t0:.1f}s")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")

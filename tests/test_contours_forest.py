@@ -155,3 +155,30 @@ def test_bad_sharpen_and_model(tiny_forest):
         detect_edges(np.zeros((8, 8), np.uint8), forest, sharpen=3)
     with pytest.raises(FileNotFoundError):
         detect_edges(np.zeros((8, 8), np.uint8), "/nonexistent/model.npz")
+
+
+def test_mirror_option_adds_the_mirror_image_of_every_training_image(tmp_path):
+    import cv2
+    import scipy.io
+
+    from contours.train import load_bsds_train
+    rng = np.random.default_rng(2)
+    (tmp_path / "images" / "train").mkdir(parents=True)
+    (tmp_path / "groundTruth" / "train").mkdir(parents=True)
+    bgr = (rng.random((40, 52, 3)) * 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "images" / "train" / "101.jpg"), bgr)
+    segmentation = np.ones((40, 52), np.uint16)
+    segmentation[:, 30:] = 2
+    boundaries = np.zeros((40, 52), np.uint8)
+    boundaries[:, 30] = 1
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = {"Segmentation": segmentation, "Boundaries": boundaries}
+    scipy.io.savemat(str(tmp_path / "groundTruth" / "train" / "101.mat"), {"groundTruth": cell})
+    plain = load_bsds_train(tmp_path, log=lambda m: None)
+    both = load_bsds_train(tmp_path, log=lambda m: None, mirror=True)
+    assert len(plain) == 1 and len(both) == 2
+    np.testing.assert_array_equal(both[0].segmentations[0], plain[0].segmentations[0])
+    np.testing.assert_array_equal(both[1].segmentations[0], plain[0].segmentations[0][:, ::-1])
+    # the channels of the mirror image are the mirrored channels (up to filter round-off)
+    np.testing.assert_allclose(both[1].chns_reg[0], both[0].chns_reg[0][:, ::-1], atol=1e-6)
+    assert len(both[1].positives[0]) == len(both[0].positives[0])
