@@ -12,7 +12,9 @@ from feature quantiles, shared by all trees), and grow a tree: at every node the
 16x16 segment patches are discretized (256 random pixel pairs "same segment?", first
 principal component, sign -> 2 classes) and the node is split by the best Gini gain over
 sqrt(#features) random features; nodes keep the medoid segment patch. A checkpoint is
-written per tree so an interrupted run resumes losing at most one tree.
+written per tree so an interrupted run resumes losing at most one tree. ``--mirror`` adds
+the left-right mirror image of every training image to the pool (not used for the shipped
+model).
 """
 from __future__ import annotations
 
