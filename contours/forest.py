@@ -42,16 +42,18 @@ def _boundary_rings(segs, n_rings):
     them (central differences), ring r = pixels at Chebyshev distance r from ring 0.
 
     Returns the flat pixel indices (y * g + x, raster order within a ring) and, per leaf, the
-    start of each ring in them (``starts[leaf, r] .. starts[leaf, r + 1]``).
+    start of each ring in them (``starts[leaf, r] .. starts[leaf, r + 1]``). The rings are
+    built as bit rows (``g`` <= 62): ring r is the 3x3 dilation of rings 0 .. r-1 minus them.
     """
     n_leaves = segs.shape[0]
     g = segs.shape[1]
+    full = (np.int64(1) << g) - 1
     starts = np.zeros((n_leaves, n_rings + 1), np.int32)
     pixels = np.empty(n_leaves * g * g, np.uint8)
     count = 0
-    level = np.empty((g, g), np.int32)
-    ring_size = np.zeros(n_rings + 1, np.int64)
-    ring_next = np.zeros(n_rings, np.int64)
+    ring_rows = np.zeros((n_rings, g), np.int64)
+    covered = np.zeros(g, np.int64)
+    widened = np.zeros(g, np.int64)
     for leaf in range(n_leaves):
         s = segs[leaf]
         first = s[0, 0]
@@ -67,47 +69,45 @@ def _boundary_rings(segs, n_rings):
             for ring in range(n_rings + 1):
                 starts[leaf, ring] = count
             continue
-        for y in range(g):
-            for x in range(g):
-                level[y, x] = n_rings  # "no ring"
-        # ring 0: nonzero central-difference gradient of the label image; then each of its
-        # pixels claims its neighbourhood at Chebyshev distance 1 .. n_rings - 1
+        # ring 0: nonzero central-difference gradient of the label image
         for y in range(g):
             ya = y - 1 if y > 0 else 0
             yb = y + 1 if y < g - 1 else g - 1
+            bits = np.int64(0)
             for x in range(g):
                 xa = x - 1 if x > 0 else 0
                 xb = x + 1 if x < g - 1 else g - 1
                 if s[y, xa] != s[y, xb] or s[ya, x] != s[yb, x]:
-                    level[y, x] = 0
-        reach = n_rings - 1
-        for y in range(g):
-            for x in range(g):
-                if level[y, x] != 0:
-                    continue
-                for yy in range(max(0, y - reach), min(g, y + reach + 1)):
-                    dy = abs(yy - y)
-                    for xx in range(max(0, x - reach), min(g, x + reach + 1)):
-                        d = max(dy, abs(xx - x))
-                        if d < level[yy, xx]:
-                            level[yy, xx] = d
-        # one raster pass: count each ring, then place every pixel after the earlier rings
-        for ring in range(n_rings + 1):
-            ring_size[ring] = 0
-        for y in range(g):
-            for x in range(g):
-                ring_size[level[y, x]] += 1
+                    bits |= np.int64(1) << x
+            ring_rows[0, y] = bits
+            covered[y] = bits
+        # ring r: one more 3x3 (Chebyshev) dilation of the pixels covered so far
+        for ring in range(1, n_rings):
+            for y in range(g):
+                row = covered[y]
+                widened[y] = (row | (row << 1) | (row >> 1)) & full
+            for y in range(g):
+                grown = widened[y]
+                if y > 0:
+                    grown |= widened[y - 1]
+                if y < g - 1:
+                    grown |= widened[y + 1]
+                ring_rows[ring, y] = grown & ~covered[y]
+            for y in range(g):
+                covered[y] |= ring_rows[ring, y]
+        # place each ring's pixels in raster order
         for ring in range(n_rings):
             starts[leaf, ring] = count
-            ring_next[ring] = count
-            count += ring_size[ring]
+            for y in range(g):
+                bits = ring_rows[ring, y]
+                x = 0
+                while bits != 0:
+                    if bits & 1:
+                        pixels[count] = y * g + x
+                        count += 1
+                    bits >>= 1
+                    x += 1
         starts[leaf, n_rings] = count
-        for y in range(g):
-            for x in range(g):
-                ring = level[y, x]
-                if ring < n_rings:
-                    pixels[ring_next[ring]] = y * g + x
-                    ring_next[ring] += 1
     return pixels[:count].copy(), starts
 
 

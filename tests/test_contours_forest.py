@@ -182,3 +182,39 @@ def test_mirror_option_adds_the_mirror_image_of_every_training_image(tmp_path):
     # the channels of the mirror image are the mirrored channels (up to filter round-off)
     np.testing.assert_allclose(both[1].chns_reg[0], both[0].chns_reg[0][:, ::-1], atol=1e-6)
     assert len(both[1].positives[0]) == len(both[0].positives[0])
+
+
+def _reference_rings(seg, n_rings):
+    """Rings of one segment mask by the definition: ring 0 = nonzero central difference (edge
+    pixels clamped), ring r = Chebyshev distance r from ring 0; raster order within a ring."""
+    g = seg.shape[0]
+    padded = np.pad(seg.astype(int), 1, mode="edge")
+    ring0 = ((padded[1:-1, :-2] != padded[1:-1, 2:]) | (padded[:-2, 1:-1] != padded[2:, 1:-1]))
+    if not ring0.any() or np.all(seg == seg[0, 0]):
+        return [[] for _ in range(n_rings)]
+    ys, xs = np.nonzero(ring0)
+    yy, xx = np.mgrid[:g, :g]
+    distance = np.min(np.maximum(np.abs(yy[..., None] - ys), np.abs(xx[..., None] - xs)), axis=2)
+    return [list(np.flatnonzero(distance.ravel() == r)) for r in range(n_rings)]
+
+
+@pytest.mark.parametrize("n_rings", [1, 2, 3, 4])
+def test_boundary_rings_follow_their_definition(n_rings):
+    from contours.forest import _boundary_rings
+    rng = np.random.default_rng(n_rings)
+    segs = np.zeros((60, 16, 16), np.uint8)
+    for i in range(60):
+        if i % 3 == 0:
+            segs[i] = rng.integers(0, 3, (16, 16))  # noisy masks
+        elif i % 3 == 1:
+            segs[i, rng.integers(0, 16):, :] = 1  # straight boundaries (some uniform)
+            segs[i, :, rng.integers(0, 16):] += 2
+        else:
+            yy, xx = np.mgrid[:16, :16]
+            segs[i] = (np.hypot(yy - rng.uniform(0, 16), xx - rng.uniform(0, 16)) < 6).astype(np.uint8)
+    pixels, starts = _boundary_rings(segs, n_rings)
+    for i in range(60):
+        expected = _reference_rings(segs[i], n_rings)
+        for r in range(n_rings):
+            assert list(pixels[starts[i, r]:starts[i, r + 1]]) == expected[r], (i, r)
+    assert starts[-1, n_rings] == len(pixels)
