@@ -57,58 +57,6 @@ def _neighbour_offsets(radius: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def _segment_max(owt2, r0, c0, r1, c1):
-    """Max of the lattice elements crossed by the Bresenham segment (r0,c0) -> (r1,c1)."""
-    dr = r1 - r0
-    dc = c1 - c0
-    sr = 1 if dr > 0 else (-1 if dr < 0 else 0)
-    sc = 1 if dc > 0 else (-1 if dc < 0 else 0)
-    adr = abs(dr)
-    adc = abs(dc)
-    r = r0
-    c = c0
-    best = 0.0
-    if adc >= adr:
-        err = 2 * adr - adc
-        n_steps = adc
-    else:
-        err = 2 * adc - adr
-        n_steps = adr
-    for _ in range(n_steps):
-        nr = r
-        nc = c
-        if adc >= adr:
-            nc = c + sc
-            if err > 0:
-                nr = r + sr
-                err -= 2 * adc
-            err += 2 * adr
-        else:
-            nr = r + sr
-            if err > 0:
-                nc = c + sc
-                err -= 2 * adr
-            err += 2 * adc
-        rmin = min(r, nr)
-        cmin = min(c, nc)
-        if nr != r and nc != c:
-            # diagonal step: the four elements around the 2x2 block
-            v = max(
-                max(owt2[2 * rmin + 2, 2 * cmin + 1], owt2[2 * rmin + 2, 2 * cmin + 3]),
-                max(owt2[2 * rmin + 1, 2 * cmin + 2], owt2[2 * rmin + 3, 2 * cmin + 2]),
-            )
-        elif nr != r:
-            v = owt2[2 * rmin + 2, 2 * c + 1]
-        else:
-            v = owt2[2 * r + 1, 2 * cmin + 2]
-        if v > best:
-            best = v
-        r = nr
-        c = nc
-    return best
-
-
-@njit(cache=True)
 def _ic_value(m, gamma):
     """Affinity for a (scaled) intervening-contour maximum m."""
     if m > _IC_WALK_THRESHOLD:
@@ -118,9 +66,10 @@ def _ic_value(m, gamma):
 
 
 def _walk_elements(dr: int, dc: int) -> list[tuple[int, int]]:
-    """Lattice elements crossed by the Bresenham walk of :func:`_segment_max` from pixel
-    (0, 0) to pixel (dr, dc), as (row, col) positions on the double grid relative to the start
-    pixel's ``(2 r, 2 c)``: a walk crosses the same elements wherever it starts."""
+    """Lattice elements crossed by the Bresenham walk from pixel (0, 0) to pixel (dr, dc): an
+    axis step crosses one element, a diagonal step the four around the 2x2 block it cuts. As
+    (row, col) positions on the double grid relative to the start pixel's ``(2 r, 2 c)``: a
+    walk crosses the same elements wherever it starts."""
     sr = (dr > 0) - (dr < 0)
     sc = (dc > 0) - (dc < 0)
     adr, adc = abs(dr), abs(dc)
@@ -154,6 +103,13 @@ def _walk_elements(dr: int, dc: int) -> list[tuple[int, int]]:
             elements.append((2 * r + 1, 2 * cmin + 2))
         r, c = nr, nc
     return elements
+
+
+def _segment_max(owt2: np.ndarray, r0: int, c0: int, r1: int, c1: int) -> float:
+    """Max of the lattice elements crossed by the walk (r0, c0) -> (r1, c1) (0 if none): the
+    intervening-contour cue of one pair, as the affinity kernel reads it from the walk tables."""
+    elements = _walk_elements(r1 - r0, c1 - c0)
+    return max([0.0] + [float(owt2[2 * r0 + er, 2 * c0 + ec]) for er, ec in elements])
 
 
 def _walk_tables(offsets: np.ndarray, map_width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,7 +153,7 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table,
     """CSR arrays (indptr, indices, data) of the symmetric intervening-contour affinity.
 
     ``offsets`` is sorted by (drow, dcol) and ``mirror[k]`` is the index of ``-offsets[k]``;
-    the walk tables are :func:`_walk_tables`' (the same elements as :func:`_segment_max`).
+    the walk tables are :func:`_walk_tables`' (the elements of :func:`_walk_elements`).
     Each unordered pair is evaluated once (both walk directions, averaged) from its first
     pixel in scan order ("positive" offsets) and read back for the other row.
     """
