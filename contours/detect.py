@@ -175,14 +175,32 @@ def _load_padded_rows(leaf_row_bits, rows):
 
 
 @njit(cache=True)
+def _clear_colour_model(means, counts, n_segments):
+    """Zero the colour sums and pixel counts of segments ``0 .. n_segments - 1``."""
+    for s in range(n_segments):
+        counts[s] = 0.0
+        for z in range(means.shape[1]):
+            means[s, z] = 0.0
+
+
+@njit(cache=True)
+def _finish_colour_model(means, counts, n_segments):
+    """Colour sums to means; a segment without sampled pixels gets a mean no pixel is near."""
+    for s in range(n_segments):
+        if counts[s] > 0:
+            for z in range(means.shape[1]):
+                means[s, z] /= counts[s]
+        else:
+            for z in range(means.shape[1]):
+                means[s, z] = 1e10
+
+
+@njit(cache=True)
 def _two_segment_colour_model(rows, image, y0, x0, means, counts):
     """Mean colour of both segments of a two-segment mask (padded bit rows), every other pixel."""
     g = LABEL_SIZE
     n_colors = image.shape[2]
-    for s in range(2):
-        counts[s] = 0.0
-        for z in range(n_colors):
-            means[s, z] = 0.0
+    _clear_colour_model(means, counts, 2)
     for y in range(0, g, 2):
         bits = rows[y + 1]
         for x in range(0, g, 2):
@@ -190,13 +208,7 @@ def _two_segment_colour_model(rows, image, y0, x0, means, counts):
             counts[s] += 1.0
             for z in range(n_colors):
                 means[s, z] += image[y0 + y, x0 + x, z]
-    for s in range(2):
-        if counts[s] > 0:
-            for z in range(n_colors):
-                means[s, z] /= counts[s]
-        else:
-            for z in range(n_colors):
-                means[s, z] = 1e10
+    _finish_colour_model(means, counts, 2)
 
 
 @njit(cache=True)
@@ -300,23 +312,14 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                                               r * stride, c * stride, mask)
                     continue
                 seg[:] = segs_flat[leaf]
-                for s in range(m):
-                    counts[s] = 0.0
-                    for z in range(n_colors):
-                        means[s, z] = 0.0
+                _clear_colour_model(means, counts, m)
                 for y in range(0, g, 2):
                     for x in range(0, g, 2):
                         s = seg[y * g + x]
                         counts[s] += 1.0
                         for z in range(n_colors):
                             means[s, z] += image[y0 + y, x0 + x, z]
-                for s in range(m):
-                    if counts[s] > 0:
-                        for z in range(n_colors):
-                            means[s, z] /= counts[s]
-                    else:
-                        for z in range(n_colors):
-                            means[s, z] = 1e10
+                _finish_colour_model(means, counts, m)
                 # snap pixels near the boundary to the segment of closest mean colour
                 for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen]):
                     p = ring_pixels[b]
