@@ -24,13 +24,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megapixels", type=float, default=2.0)
     parser.add_argument("--mode", default="mcg", choices=("mcg", "scg"))
+    parser.add_argument("--edges", default="accurate", choices=("accurate", "fast"))
     args = parser.parse_args(argv)
     width = int(round(math.sqrt(args.megapixels * 1e6 * 1.5)))
     height = int(round(args.megapixels * 1e6 / width))
     image = cv2.resize(default_image()[1], (width, height), interpolation=cv2.INTER_CUBIC)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     t0 = time.perf_counter()
-    result = im2ucm(image, mode=args.mode, max_pixels=None, return_details=True)
+    result = im2ucm(image, mode=args.mode, edges=args.edges, max_pixels=None, return_details=True)
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"{args.mode} on {height}x{width} ({height * width / 1e6:.2f} MP): {wall:.1f} s wall, "

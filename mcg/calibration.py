@@ -45,7 +45,7 @@ from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, coll
                        evaluate_boundaries_image)
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
 
-__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
+__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "calibration_key", "load_calibration", "raw_thresholds",
            "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -59,12 +59,20 @@ SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
 SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 
 
+def calibration_key(mode: str, edges: str) -> str:
+    """Entry of ``calibration.json`` for a mode and edge preset (:data:`mcg.pipeline.EDGE_PRESETS`):
+    ``"scg"`` / ``"mcg"`` for the ``fast`` preset (the first shipped entries), else
+    ``"<mode>_<edges>"``."""
+    return mode if edges == "fast" else f"{mode}_{edges}"
+
+
 def load_calibration(mode: str, models_dir=None) -> dict:
     """Weights and sigmoid parameters of a mode's final hierarchy.
 
     Parameters
     ----------
-    mode : {"scg", "mcg"}
+    mode : str
+        Entry name, :func:`calibration_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
     models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
 
     Returns
@@ -178,18 +186,18 @@ def fit_sigmoid(counts: np.ndarray, grid, thr_grid=SIGMOID_THR_GRID,
 # Command
 # ----------------------------------------------------------------------------------------
 
-def _aligned_maps(image_path: Path, mode: str, cache: Path) -> list[np.ndarray]:
+def _aligned_maps(image_path: Path, mode: str, cache: Path, edges: str) -> list[np.ndarray]:
     """Aligned per-scale ucm2 maps (finest first) of one image, cached as .npz."""
     from grouping.multiscale import align_hierarchies
     from mcg.io import read_image
     from mcg.pipeline import per_scale_trees
 
-    path = cache / f"{image_path.stem}_{mode}.npz"
+    path = cache / f"{image_path.stem}_{calibration_key(mode, edges)}.npz"
     if path.is_file():
         with np.load(path) as data:
             return [data[f"scale_{k}"] for k in range(len(data.files))]
     # Only the per-scale trees: the combined hierarchy is what is being fit.
-    maps = align_hierarchies(per_scale_trees(read_image(image_path), mode))
+    maps = align_hierarchies(per_scale_trees(read_image(image_path), mode, edges=edges))
     maps = [np.asarray(m, dtype=np.float32) for m in maps]
     np.savez_compressed(path, **{f"scale_{k}": m for k, m in enumerate(maps)})
     return maps
@@ -218,10 +226,11 @@ def height_grid(raw_ucm2s, n: int) -> np.ndarray:
 
 
 def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers: int = 1,
-        weights=None, log=print) -> dict:
+        weights=None, log=print, edges: str = "fast") -> dict:
     """Fit the weights (mcg) and the sigmoid of ``mode`` on BSDS500 train; see module docs.
 
-    ``weights``: per-scale weights (finest first) to keep instead of searching them."""
+    ``weights``: per-scale weights (finest first) to keep instead of searching them.
+    ``edges``: edge preset of the hierarchies (:data:`mcg.pipeline.EDGE_PRESETS`)."""
     from eval.bsds_io import load_ground_truth
 
     data_dir = Path(data_dir)
@@ -235,7 +244,7 @@ def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers:
     t0 = time.perf_counter()
     maps, gts = [], []
     for i, path in enumerate(paths, 1):
-        maps.append(_aligned_maps(path, mode, work))
+        maps.append(_aligned_maps(path, mode, work, edges))
         gts.append(load_ground_truth(gt_dir / f"{path.stem}.mat").boundaries)
         log(f"[{mode}] hierarchies {i}/{len(paths)} {path.stem} ({time.perf_counter() - t0:.0f} s)")
     if mode == "scg":
@@ -294,6 +303,9 @@ def main(argv=None) -> int:
     fp.add_argument("--workers", type=int, default=1, help="processes for the benchmark counts")
     fp.add_argument("--weights", type=float, nargs="+", default=None,
                     help="mcg: keep these per-scale weights (scales 2, 1, 0.5) instead of searching")
+    fp.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
+                    help="edge preset of the hierarchies (mcg.pipeline.EDGE_PRESETS); entries are "
+                    "written as <mode>_accurate, or <mode> for fast (default accurate)")
     args = parser.parse_args(argv)
     argv_list = sys.argv[1:] if argv is None else argv
     command = "python -m mcg.calibration " + " ".join(shlex.quote(a) for a in argv_list)
@@ -303,12 +315,13 @@ def main(argv=None) -> int:
     try:
         record = json.loads(out.read_text()) if out.is_file() else {}
         for mode in args.modes:
-            record[mode] = dict(fit(args.data, mode, args.images, args.work, args.grid,
-                                    args.workers, args.weights),
-                                command=command)
+            key = calibration_key(mode, args.edges)
+            record[key] = dict(fit(args.data, mode, args.images, args.work, args.grid,
+                                   args.workers, args.weights, edges=args.edges),
+                               command=command)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(record, indent=1) + "\n")
-            print(f"wrote {mode} calibration to {out}", flush=True)
+            print(f"wrote {key} calibration to {out}", flush=True)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

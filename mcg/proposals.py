@@ -31,6 +31,10 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: the shipped ranker of each mode is trained on the candidates of that working point
 #: (chosen by ``python -m mcg.train_proposals``, see ``mcg/models/README.md``).
 DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
+#: Edge preset of the hierarchies behind the proposals (:data:`mcg.pipeline.EDGE_PRESETS`): the
+#: shipped working points and rankers were trained on ``fast`` hierarchies, which also keep a
+#: COCO image within the time targets.
+PROPOSAL_EDGES = "fast"
 #: Scales of the per-scale hierarchies given to the candidate stage, after the combined one.
 CANDIDATE_SCALES = (0.5, 1.0, 2.0)
 
@@ -121,8 +125,8 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if n_proposals is not None and (int(n_proposals) != n_proposals or n_proposals < 1):
         raise ValueError(f"n_proposals must be a positive integer or None, got {n_proposals!r}")
-    ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, max_pixels=max_pixels,
-                        return_details=True)
+    ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, edges=PROPOSAL_EDGES,
+                        max_pixels=max_pixels, return_details=True)
     working_points, ranker = load_candidate_models(mode, models_dir)
     total = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
     trees = candidate_trees(ucm_result, mode)

@@ -96,9 +96,10 @@ def hierarchy_trees(image: np.ndarray, mode: str) -> tuple[list, float]:
     seconds : float
     """
     from mcg.pipeline import im2ucm
+    from mcg.proposals import PROPOSAL_EDGES
 
     t0 = time.perf_counter()
-    result = im2ucm(image, mode=mode, return_details=True)
+    result = im2ucm(image, mode=mode, edges=PROPOSAL_EDGES, return_details=True)
     return candidate_trees(result, mode), time.perf_counter() - t0
 
 

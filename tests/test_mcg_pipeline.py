@@ -125,3 +125,45 @@ def test_ucm_command_writes_bsds_mat(tmp_path):
                  "--format", "png"]) == 1
     assert (tmp_path / "o2" / "disc.png").is_file()
     assert main(["ucm", str(tmp_path / "missing.jpg"), "-o", str(out)]) == 2
+
+
+def _textured_disc():
+    image, disc = _disc_image(72, 96, 22)
+    noise = np.random.default_rng(3).integers(0, 40, image.shape, dtype=np.uint8)
+    return image + noise, disc
+
+
+def test_edge_presets_set_the_contours_of_each_scale():
+    from contours import detect_edges
+    from mcg.pipeline import EDGE_PRESETS, tree_from_contours
+    from mcg.proposals import PROPOSAL_EDGES
+
+    image, _ = _textured_disc()
+    # scg "accurate": edges averaged over image sizes 0.5, 1, 2, unsharpened (the release)
+    edges, orientation = detect_edges(image, multiscale=True, sharpen=0, nms=False)
+    raw = tree_from_contours(edges, orientation)
+    accurate = im2ucm(image, edges="accurate", return_details=True)
+    assert accurate.scale_trees[1.0] == raw
+    # scg "fast": one size, sharpened
+    edges, orientation = detect_edges(image, multiscale=False, sharpen=2, nms=False)
+    fast = im2ucm(image, edges="fast", return_details=True)
+    assert fast.scale_trees[1.0] == tree_from_contours(edges, orientation)
+    assert fast.tree != accurate.tree
+    # mcg: the upsampled scale-2 image keeps one sharpened size in both presets
+    assert [s.multiscale for s in EDGE_PRESETS["accurate"]["mcg"]] == [False, True, True]
+    assert [s.multiscale for s in EDGE_PRESETS["fast"]["mcg"]] == [False, False, False]
+    # the proposal models were trained on fast hierarchies
+    assert PROPOSAL_EDGES == "fast"
+    with pytest.raises(ValueError, match="edges must be one of"):
+        im2ucm(image, edges="best")
+
+
+def test_ucm_command_edges_option(tmp_path):
+    import cv2
+
+    image, _ = _textured_disc()
+    image_path = tmp_path / "disc.png"
+    cv2.imwrite(str(image_path), image[:, :, ::-1])
+    assert main(["ucm", str(image_path), "-o", str(tmp_path), "--edges", "fast"]) == 0
+    ucm2 = scipy.io.loadmat(tmp_path / "disc.mat")["ucm2"]
+    np.testing.assert_allclose(ucm2, im2ucm(image, edges="fast").to_ucm2())

@@ -98,3 +98,15 @@ def test_proposals_command_writes_npz_and_coco(tmp_path):
     named = tmp_path / "photo.png"
     cv2.imwrite(str(named), image[:, :, ::-1])
     assert main(["proposals", str(named), "-o", str(out), "--coco-json", str(coco)]) == 2
+
+
+def test_proposals_use_the_fast_hierarchies():
+    # the shipped candidate models were trained on hierarchies of the "fast" edge preset
+    from mcg.pipeline import im2ucm
+
+    image, _ = _two_objects()
+    image = image + np.random.default_rng(1).integers(0, 30, image.shape, dtype=np.uint8)
+    _, details = im2mcg(image, mode="scg", return_details=True)
+    hierarchies = details["hierarchies"]
+    assert hierarchies.tree == im2ucm(image, mode="scg", edges="fast")
+    assert hierarchies.tree != im2ucm(image, mode="scg", edges="accurate")
