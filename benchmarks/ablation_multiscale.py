@@ -13,7 +13,9 @@ Variants (one results folder each, under ``--out``):
 * ``scg``: the single-scale hierarchy (calibrated), for reference.
 
 Calibration: the shipped ``mcg/models/calibration.json`` (MCG's for the multiscale variants
-and resized contours, SCG's for ``scg``).
+and resized contours, SCG's for ``scg``) of the chosen edge preset (``--edges``, default
+``accurate`` as :func:`mcg.pipeline.im2ucm`; the contours of each scale follow
+:data:`mcg.pipeline.EDGE_PRESETS`).
 
 Usage::
 
@@ -44,6 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--images", default=str(DEFAULT_IMAGES), help="folder of .jpg images")
     parser.add_argument("--out", required=True, help="output folder (one sub-folder per variant)")
     parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
+    parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
+                        help="edge preset of the contours and calibration (default accurate)")
     args = parser.parse_args(argv)
 
     import scipy.io
@@ -51,9 +55,9 @@ def main(argv=None) -> int:
     from contours import detect_edges
     from grouping.multiscale import combine_contour_maps, multiscale_hierarchy
     from grouping.resample import resample_tree
-    from mcg.calibration import load_calibration
+    from mcg.calibration import calibration_key, load_calibration
     from mcg.io import read_image
-    from mcg.pipeline import MODE_SCALES, _resize_image, tree_from_contours
+    from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, tree_from_contours
 
     paths = sorted(Path(args.images).glob("*.jpg"))
     if args.limit:
@@ -62,8 +66,8 @@ def main(argv=None) -> int:
         print(f"no .jpg images in {args.images}", file=sys.stderr)
         return 2
     # The shipped calibration: MCG's for the multiscale variants, SCG's for the single scale.
-    mcg_cal = load_calibration("mcg")
-    scg_cal = load_calibration("scg")
+    mcg_cal = load_calibration(calibration_key("mcg", args.edges))
+    scg_cal = load_calibration(calibration_key("scg", args.edges))
     sig_mcg = dict(weights=mcg_cal["weights"], sigmoid_thr=mcg_cal["sigmoid_thr"],
                    sigmoid_slope=mcg_cal["sigmoid_slope"])
     sig_one = dict(sigmoid_thr=mcg_cal["sigmoid_thr"], sigmoid_slope=mcg_cal["sigmoid_slope"])
@@ -78,8 +82,10 @@ def main(argv=None) -> int:
         image = read_image(path)
         shape = image.shape[:2]
         edges_by_scale, orientation_by_scale, trees = [], [], {}
-        for scale in MODE_SCALES["mcg"]:
-            edges, orientation = detect_edges(_resize_image(image, scale), nms=False)
+        for scale, settings in zip(MODE_SCALES["mcg"], EDGE_PRESETS[args.edges]["mcg"]):
+            edges, orientation = detect_edges(_resize_image(image, scale), nms=False,
+                                              multiscale=settings.multiscale,
+                                              sharpen=settings.sharpen)
             edges_by_scale.append(edges)
             orientation_by_scale.append(orientation)
             tree = tree_from_contours(edges, orientation)
