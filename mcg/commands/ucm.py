@@ -25,7 +25,7 @@ def register(subparsers) -> None:
                         help="eigen-solver of the globalization (default dncuts)")
     parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
                         help="accurate: contours averaged over three image sizes, as the MCG "
-                        "release (default); fast: one size, about 0.5 s less per BSDS image")
+                        "release (default); fast: one size, 0.2-0.4 s less per BSDS image")
     parser.add_argument("--max-pixels", type=int, default=None,
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
     parser.add_argument("--edge-model", default=None,
