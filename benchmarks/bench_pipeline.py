@@ -34,9 +34,12 @@ def main(argv=None) -> int:
     parser.add_argument("--folder", default=str(DEFAULT_FOLDER), help="folder of .jpg images")
     parser.add_argument("--images", type=int, default=10, help="number of images (sorted names)")
     parser.add_argument("--proposals", action="store_true", help="time im2mcg (with candidates)")
-    parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
-                        help="edge preset of the hierarchy (im2mcg always uses its own, fast)")
+    parser.add_argument("--edges", choices=("accurate", "fast"), default=None,
+                        help="edge preset (default: accurate for the hierarchy as im2ucm, fast "
+                        "with --proposals as im2mcg)")
     args = parser.parse_args(argv)
+    if args.edges is None:
+        args.edges = "fast" if args.proposals else "accurate"
 
     from mcg.io import read_image
     from mcg.pipeline import im2ucm
@@ -50,7 +53,8 @@ def main(argv=None) -> int:
 
     def run(image):
         if args.proposals:
-            proposals, details = im2mcg(image, mode=args.mode, return_details=True)
+            proposals, details = im2mcg(image, mode=args.mode, edges=args.edges,
+                                        return_details=True)
             return details["times"], proposals.n_proposals
         result = im2ucm(image, mode=args.mode, edges=args.edges, return_details=True)
         return result.times, result.tree.n_leaves
@@ -68,7 +72,7 @@ def main(argv=None) -> int:
         stages = " ".join(f"{k}={v:.3f}" for k, v in times.items())
         print(f"{path.name} {image.shape[1]}x{image.shape[0]}: wall {wall:.3f} s, cpu {cpu:.3f} s, "
               f"{count} {'proposals' if args.proposals else 'leaves'} | {stages}")
-    what = "proposals" if args.proposals else f"hierarchy ({args.edges} edges)"
+    what = f"{'proposals' if args.proposals else 'hierarchy'} ({args.edges} edges)"
     print(f"\n{args.mode} {what} over {len(rows)} images: "
           f"median wall {np.median([r[0] for r in rows]):.3f} s, median cpu {np.median([r[1] for r in rows]):.3f} s")
     for stage in rows[0][2]:

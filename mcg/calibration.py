@@ -62,8 +62,10 @@ SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 def calibration_key(mode: str, edges: str) -> str:
     """Entry of ``calibration.json`` for a mode and edge preset (:data:`mcg.pipeline.EDGE_PRESETS`):
     ``"scg"`` / ``"mcg"`` for the ``fast`` preset (the first shipped entries), else
-    ``"<mode>_<edges>"``."""
-    return mode if edges == "fast" else f"{mode}_{edges}"
+    ``"<mode>_<edges>"`` (:func:`mcg.pipeline.preset_key`)."""
+    from mcg.pipeline import preset_key
+
+    return preset_key(mode, edges)
 
 
 def load_calibration(mode: str, models_dir=None) -> dict:

@@ -64,6 +64,13 @@ EDGE_PRESETS = {
 DEFAULT_EDGES = "accurate"
 
 
+def preset_key(mode: str, edges: str) -> str:
+    """Name of the models fit on ``mode`` hierarchies of an edge preset (calibration entries,
+    candidate model files): ``"scg"`` / ``"mcg"`` for ``fast`` (the first shipped models),
+    else ``"<mode>_<edges>"``."""
+    return mode if check_edge_preset(edges) == "fast" else f"{mode}_{edges}"
+
+
 def check_edge_preset(edges: str) -> str:
     """Return ``edges`` if it names an :data:`EDGE_PRESETS` entry, else raise ValueError."""
     if edges not in EDGE_PRESETS:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcg.pipeline import preset_key
 from mcg.proposals import DEFAULT_N_CANDIDATES, candidate_trees
 
 __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
@@ -81,13 +82,15 @@ def coco_split(image_dir, n_train: int = N_TRAIN) -> tuple[list[Path], list[Path
     return images[:n_train], images[n_train:]
 
 
-def hierarchy_trees(image: np.ndarray, mode: str) -> tuple[list, float]:
+def hierarchy_trees(image: np.ndarray, mode: str, edges: str = "fast") -> tuple[list, float]:
     """The hierarchies the candidate stage uses, in MCG's order, and the seconds spent.
 
     Parameters
     ----------
     image : (H, W, 3) uint8 ndarray
     mode : {"mcg", "scg"}
+    edges : {"fast", "accurate"}
+        Edge preset (:data:`mcg.pipeline.EDGE_PRESETS`).
 
     Returns
     -------
@@ -96,10 +99,9 @@ def hierarchy_trees(image: np.ndarray, mode: str) -> tuple[list, float]:
     seconds : float
     """
     from mcg.pipeline import im2ucm
-    from mcg.proposals import PROPOSAL_EDGES
 
     t0 = time.perf_counter()
-    result = im2ucm(image, mode=mode, edges=PROPOSAL_EDGES, return_details=True)
+    result = im2ucm(image, mode=mode, edges=edges, return_details=True)
     return candidate_trees(result, mode), time.perf_counter() - t0
 
 
@@ -110,11 +112,11 @@ def tree_paths(folder, stem: str, mode: str) -> list[Path]:
 
 
 def _cache_one(job):
-    image_path, folder, mode = job
+    image_path, folder, mode, edges = job
     from mcg.io import read_image
 
     paths = tree_paths(folder, Path(image_path).stem, mode)
-    trees, seconds = hierarchy_trees(read_image(image_path), mode)
+    trees, seconds = hierarchy_trees(read_image(image_path), mode, edges)
     for tree, path in zip(trees, paths):
         tmp = path.with_name(path.stem + ".tmp.npz")
         tree.save(tmp)
@@ -123,10 +125,11 @@ def _cache_one(job):
 
 
 def cache_hierarchies(image_dir, cache_dir, modes=("mcg", "scg"), workers: int = 2,
-                      n_train: int = N_TRAIN) -> dict:
+                      n_train: int = N_TRAIN, edges: str = "fast") -> dict:
     """Compute and store the hierarchies of every image of the split (resumable).
 
-    Files go to ``<cache_dir>/<mode>/{train,heldout}/<stem>_<k>.npz``; images whose files
+    Files go to ``<cache_dir>/<key>/{train,heldout}/<stem>_<k>.npz`` with ``key`` the mode
+    (``fast`` edges) or ``<mode>_<edges>`` (:func:`mcg.pipeline.preset_key`); images whose files
     all exist are skipped. Each file is written under a temporary name and renamed, so an
     interrupted run leaves no partial tree.
 
@@ -143,13 +146,13 @@ def cache_hierarchies(image_dir, cache_dir, modes=("mcg", "scg"), workers: int =
         jobs = []
         skipped = 0
         for part, images in (("train", train), ("heldout", held)):
-            folder = Path(cache_dir) / mode / part
+            folder = Path(cache_dir) / preset_key(mode, edges) / part
             folder.mkdir(parents=True, exist_ok=True)
             for image in images:
                 if all(p.is_file() for p in tree_paths(folder, image.stem, mode)):
                     skipped += 1
                 else:
-                    jobs.append((str(image), str(folder), mode))
+                    jobs.append((str(image), str(folder), mode, edges))
         print(f"[{mode}] {len(jobs)} images to compute, {skipped} already cached", flush=True)
         seconds = []
         t0 = time.perf_counter()
@@ -174,13 +177,14 @@ def _update_json(path: Path, key: str, value) -> None:
 
 
 def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | None = None,
-                 forest_params: dict | None = None) -> dict:
+                 forest_params: dict | None = None, edges: str = "fast") -> dict:
     """Train the working points then the ranking forest of a mode on the cached train trees.
 
     Runs ``python -m grouping.pareto train`` and ``python -m grouping.ranking train`` (their
     ``main``) on ``<cache_dir>/<mode>/train``, writing ``<out_dir>/<mode>_working_points.npz``
     and ``<out_dir>/<mode>_ranker.npz``; the commands, working point and wall times are
-    recorded under ``mode`` in ``<out_dir>/training.json``.
+    recorded under ``mode`` in ``<out_dir>/training.json``. For ``edges="accurate"`` the
+    folder, files and record are named ``<mode>_accurate`` instead (:func:`mcg.pipeline.preset_key`).
 
     Returns
     -------
@@ -201,9 +205,10 @@ def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | N
     params = dict(FOREST_PARAMS, **(forest_params or {}))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    trees = Path(cache_dir) / mode / "train"
-    wp_path = out_dir / MODEL_FILES["working_points"].format(mode=mode)
-    rk_path = out_dir / MODEL_FILES["ranker"].format(mode=mode)
+    key = preset_key(mode, edges)
+    trees = Path(cache_dir) / key / "train"
+    wp_path = out_dir / MODEL_FILES["working_points"].format(mode=key)
+    rk_path = out_dir / MODEL_FILES["ranker"].format(mode=key)
     pareto_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(wp_path)]
     t0 = time.perf_counter()
     if pareto.main(pareto_argv) != 0:
@@ -235,7 +240,7 @@ def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | N
         "wall_seconds": {"pareto": round(t_pareto, 1), "ranking": round(t_ranking, 1)},
         "file_bytes": {wp_path.name: wp_path.stat().st_size, rk_path.name: rk_path.stat().st_size},
     }
-    _update_json(out_dir / "training.json", mode, record)
+    _update_json(out_dir / "training.json", key, record)
     return record
 
 
@@ -258,7 +263,8 @@ def _proposals_one(job):
 def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: bool = True,
                             n_candidates: float | None = None, workers: int = 2,
                             iou_box: float | None = None, rerank: str | None = None,
-                            theta: float | None = None, gamma: float | None = None) -> dict:
+                            theta: float | None = None, gamma: float | None = None,
+                            edges: str = "fast") -> dict:
     """Proposals of the held-out images from their cached trees, one ``<stem>.npz`` each.
 
     Uses the working point of ``n_candidates`` (default :data:`DEFAULT_N_CANDIDATES`) of
@@ -266,6 +272,7 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
     (``trained=False``: the untrained fallback score, same working point). ``iou_box``:
     box reduction after the re-ranking; ``rerank``, ``theta``, ``gamma``: re-ranking rule and
     its parameters (None: the defaults of :func:`grouping.ranking.proposals_from_trees`).
+    ``edges="accurate"``: trees, working points and ranker named ``<mode>_accurate``.
 
     Returns
     -------
@@ -279,10 +286,11 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
 
     n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
     models_dir = Path(models_dir)
-    wp = WorkingPoints.load(models_dir / MODEL_FILES["working_points"].format(mode=mode))
+    key = preset_key(mode, edges)
+    wp = WorkingPoints.load(models_dir / MODEL_FILES["working_points"].format(mode=key))
     n_cands = wp.n_cands_for(n_candidates)
-    model_path = str(models_dir / MODEL_FILES["ranker"].format(mode=mode)) if trained else None
-    trees_dir = Path(cache_dir) / mode / "heldout"
+    model_path = str(models_dir / MODEL_FILES["ranker"].format(mode=key)) if trained else None
+    trees_dir = Path(cache_dir) / key / "heldout"
     stems = sorted({p.stem.rsplit("_", 1)[0] for p in trees_dir.glob("*_0.npz")})
     if not stems:
         raise FileNotFoundError(f"no cached held-out hierarchies in {trees_dir}")
@@ -392,6 +400,10 @@ def main(argv=None) -> int:
                     help="MMR trade-off for --rerank mmr (default 0.7)")
     ev.add_argument("--gamma", type=float, default=None,
                     help="decay exponent for --rerank decay (default 2)")
+    for command in (ca, tr, ev):
+        command.add_argument("--edges", choices=("fast", "accurate"), default="fast",
+                             help="edge preset of the hierarchies (default fast); accurate uses "
+                             "cache folders, model files and records named <mode>_accurate")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "split":
@@ -400,16 +412,18 @@ def main(argv=None) -> int:
                               "heldout": [p.name for p in held]}, indent=1))
         elif args.cmd == "cache":
             summary = cache_hierarchies(args.images, args.cache, args.modes, args.workers,
-                                        args.n_train)
+                                        args.n_train, args.edges)
             print(json.dumps(summary))
         elif args.cmd == "train":
-            record = train_models(args.mode, args.cache, args.gt, args.out, args.n_candidates)
+            record = train_models(args.mode, args.cache, args.gt, args.out, args.n_candidates,
+                                  edges=args.edges)
             print(json.dumps(record, indent=1))
         elif args.cmd == "evaluate":
             out = Path(args.out)
             timing = write_heldout_proposals(args.mode, args.cache, args.models, out / "proposals",
                                              not args.untrained, args.n_candidates, args.workers,
-                                             args.iou_box, args.rerank, args.theta, args.gamma)
+                                             args.iou_box, args.rerank, args.theta, args.gamma,
+                                             args.edges)
             summary = evaluate_heldout(out / "proposals", args.gt, args.images)
             summary["candidate_stage"] = timing
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

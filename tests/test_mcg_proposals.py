@@ -100,13 +100,35 @@ def test_proposals_command_writes_npz_and_coco(tmp_path):
     assert main(["proposals", str(named), "-o", str(out), "--coco-json", str(coco)]) == 2
 
 
-def test_proposals_use_the_fast_hierarchies():
-    # the shipped candidate models were trained on hierarchies of the "fast" edge preset
+def test_edge_preset_of_the_proposals():
+    # default: the "fast" hierarchies; edges="accurate" uses the other preset and its models
     from mcg.pipeline import im2ucm
 
-    image, _ = _two_objects()
-    image = image + np.random.default_rng(1).integers(0, 30, image.shape, dtype=np.uint8)
+    clean, objects = _two_objects()
+    image = clean + np.random.default_rng(1).integers(0, 30, clean.shape, dtype=np.uint8)
     _, details = im2mcg(image, mode="scg", return_details=True)
-    hierarchies = details["hierarchies"]
-    assert hierarchies.tree == im2ucm(image, mode="scg", edges="fast")
-    assert hierarchies.tree != im2ucm(image, mode="scg", edges="accurate")
+    assert details["hierarchies"].tree == im2ucm(image, mode="scg", edges="fast")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the accurate models are shipped: no fallback warning
+        _, details = im2mcg(image, mode="scg", edges="accurate", return_details=True)
+        assert details["hierarchies"].tree == im2ucm(image, mode="scg", edges="accurate")
+        accurate = im2mcg(clean, mode="mcg", edges="accurate")
+    for name, obj in objects.items():
+        assert max(_iou(mask, obj) for mask in accurate.masks(20)) > 0.9, name
+    with pytest.raises(ValueError, match="edges must be one of"):
+        im2mcg(image, edges="best")
+
+
+def test_candidate_models_are_looked_up_by_preset(tmp_path):
+    import shutil
+
+    from mcg.proposals import MODELS_DIR, load_candidate_models
+
+    for kind in ("working_points", "ranker"):
+        shutil.copy(MODELS_DIR / f"scg_{kind}.npz", tmp_path / f"scg_accurate_{kind}.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        points, ranker = load_candidate_models("scg", tmp_path, edges="accurate")
+    assert points is not None and ranker is not None
+    with pytest.warns(UserWarning, match="scg candidate models not found"):
+        assert load_candidate_models("scg", tmp_path, edges="fast") == (None, None)

@@ -11,11 +11,14 @@ from grouping.candidates import MAX_REGIONS
 from grouping.features import FEATURE_NAMES
 from grouping.pareto import WorkingPoints
 from grouping.ranking import RegressionForest
+from mcg.pipeline import preset_key
 from mcg.train_proposals import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
 from tests.conftest import shared_path
 
 MODELS = Path(__file__).resolve().parents[1] / "mcg" / "models"
 N_TREES = {"mcg": 4, "scg": 1}
+#: shipped candidate models: (mode, edge preset)
+SHIPPED = [("mcg", "fast"), ("scg", "fast"), ("mcg", "accurate"), ("scg", "accurate")]
 
 
 def test_split_of_a_synthetic_folder_is_by_file_name(tmp_path):
@@ -54,9 +57,16 @@ def test_tree_paths_follow_the_cache_layout(tmp_path):
     assert tree_paths(tmp_path, "x", "scg") == [tmp_path / "x_0.npz"]
 
 
-@pytest.mark.parametrize("mode", ["mcg", "scg"])
-def test_shipped_working_points_are_sane(mode):
-    path = MODELS / f"{mode}_working_points.npz"
+def test_preset_keys_name_the_model_files():
+    assert preset_key("mcg", "fast") == "mcg"
+    assert preset_key("scg", "accurate") == "scg_accurate"
+    with pytest.raises(ValueError, match="edges must be one of"):
+        preset_key("mcg", "best")
+
+
+@pytest.mark.parametrize("mode, edges", SHIPPED)
+def test_shipped_working_points_are_sane(mode, edges):
+    path = MODELS / f"{preset_key(mode, edges)}_working_points.npz"
     assert path.stat().st_size < 25_000_000
     wp = WorkingPoints.load(path)
     assert wp.n_cands.shape[1:] == (MAX_REGIONS, N_TREES[mode])
@@ -68,9 +78,9 @@ def test_shipped_working_points_are_sane(mode):
     assert n_cands.sum() > 0.25 * DEFAULT_N_CANDIDATES[mode]
 
 
-@pytest.mark.parametrize("mode", ["mcg", "scg"])
-def test_shipped_ranker_is_sane(mode):
-    path = MODELS / f"{mode}_ranker.npz"
+@pytest.mark.parametrize("mode, edges", SHIPPED)
+def test_shipped_ranker_is_sane(mode, edges):
+    path = MODELS / f"{preset_key(mode, edges)}_ranker.npz"
     assert path.stat().st_size < 25_000_000
     forest = RegressionForest.load(path)
     assert forest.feature_names == FEATURE_NAMES
@@ -85,11 +95,13 @@ def test_shipped_ranker_is_sane(mode):
 
 def test_training_record_matches_the_models():
     record = json.loads((MODELS / "training.json").read_text())
-    for mode in ("mcg", "scg"):
-        r = record[mode]
+    for mode, edges in SHIPPED:
+        key = preset_key(mode, edges)
+        r = record[key]
         assert r["default_n_candidates"] == DEFAULT_N_CANDIDATES[mode]
         assert r["n_train_images"] == N_TRAIN
-        wp = WorkingPoints.load(MODELS / f"{mode}_working_points.npz")
+        assert Path(r["trees"]).parts[-2:] == (key, "train")
+        wp = WorkingPoints.load(MODELS / f"{key}_working_points.npz")
         assert r["working_point"]["n_cands"] == wp.n_cands_for(
             DEFAULT_N_CANDIDATES[mode]).tolist()
         assert r["working_point"]["mean_n"] <= DEFAULT_N_CANDIDATES[mode]
