@@ -55,9 +55,9 @@ def main(argv=None) -> int:
     from contours import detect_edges
     from grouping.multiscale import combine_contour_maps, multiscale_hierarchy
     from grouping.resample import resample_tree
-    from mcg.calibration import calibration_key, load_calibration
+    from mcg.calibration import load_calibration
     from mcg.io import read_image
-    from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, tree_from_contours
+    from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, preset_key, tree_from_contours
 
     paths = sorted(Path(args.images).glob("*.jpg"))
     if args.limit:
@@ -66,8 +66,8 @@ def main(argv=None) -> int:
         print(f"no .jpg images in {args.images}", file=sys.stderr)
         return 2
     # The shipped calibration: MCG's for the multiscale variants, SCG's for the single scale.
-    mcg_cal = load_calibration(calibration_key("mcg", args.edges))
-    scg_cal = load_calibration(calibration_key("scg", args.edges))
+    mcg_cal = load_calibration(preset_key("mcg", args.edges))
+    scg_cal = load_calibration(preset_key("scg", args.edges))
     sig_mcg = dict(weights=mcg_cal["weights"], sigmoid_thr=mcg_cal["sigmoid_thr"],
                    sigmoid_slope=mcg_cal["sigmoid_slope"])
     sig_one = dict(sigmoid_thr=mcg_cal["sigmoid_thr"], sigmoid_slope=mcg_cal["sigmoid_slope"])

@@ -44,8 +44,9 @@ import numpy as np
 from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, collect_boundaries,
                        evaluate_boundaries_image)
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
+from mcg.pipeline import preset_key
 
-__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "calibration_key", "load_calibration", "raw_thresholds",
+__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
            "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -59,22 +60,13 @@ SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
 SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 
 
-def calibration_key(mode: str, edges: str) -> str:
-    """Entry of ``calibration.json`` for a mode and edge preset (:data:`mcg.pipeline.EDGE_PRESETS`):
-    ``"scg"`` / ``"mcg"`` for the ``fast`` preset (the first shipped entries), else
-    ``"<mode>_<edges>"`` (:func:`mcg.pipeline.preset_key`)."""
-    from mcg.pipeline import preset_key
-
-    return preset_key(mode, edges)
-
-
 def load_calibration(mode: str, models_dir=None) -> dict:
     """Weights and sigmoid parameters of a mode's final hierarchy.
 
     Parameters
     ----------
     mode : str
-        Entry name, :func:`calibration_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
+        Entry name, :func:`mcg.pipeline.preset_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
     models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
 
     Returns
@@ -194,7 +186,7 @@ def _aligned_maps(image_path: Path, mode: str, cache: Path, edges: str) -> list[
     from mcg.io import read_image
     from mcg.pipeline import per_scale_trees
 
-    path = cache / f"{image_path.stem}_{calibration_key(mode, edges)}.npz"
+    path = cache / f"{image_path.stem}_{preset_key(mode, edges)}.npz"
     if path.is_file():
         with np.load(path) as data:
             return [data[f"scale_{k}"] for k in range(len(data.files))]
@@ -317,7 +309,7 @@ def main(argv=None) -> int:
     try:
         record = json.loads(out.read_text()) if out.is_file() else {}
         for mode in args.modes:
-            key = calibration_key(mode, args.edges)
+            key = preset_key(mode, args.edges)
             record[key] = dict(fit(args.data, mode, args.images, args.work, args.grid,
                                    args.workers, args.weights, edges=args.edges),
                                command=command)

@@ -248,9 +248,9 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
 
 @functools.lru_cache(maxsize=None)
 def _shipped_calibration(mode: str, edges: str) -> tuple:
-    from mcg.calibration import calibration_key, load_calibration
+    from mcg.calibration import load_calibration
 
-    c = load_calibration(calibration_key(mode, edges))
+    c = load_calibration(preset_key(mode, edges))
     weights = None if c["weights"] is None else tuple(c["weights"])
     return weights, c["sigmoid_thr"], c["sigmoid_slope"]
 

@@ -135,7 +135,6 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if n_proposals is not None and (int(n_proposals) != n_proposals or n_proposals < 1):
         raise ValueError(f"n_proposals must be a positive integer or None, got {n_proposals!r}")
-    preset_key(mode, edges)  # rejects an unknown preset before any work
     ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, edges=edges,
                         max_pixels=max_pixels, return_details=True)
     working_points, ranker = load_candidate_models(mode, models_dir, edges)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mcg.pipeline import preset_key
-from mcg.proposals import DEFAULT_N_CANDIDATES, candidate_trees
+from mcg.proposals import DEFAULT_N_CANDIDATES, PROPOSAL_EDGES, candidate_trees
 
 __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
            "cache_hierarchies", "tree_paths", "train_models", "write_heldout_proposals",
@@ -82,7 +82,8 @@ def coco_split(image_dir, n_train: int = N_TRAIN) -> tuple[list[Path], list[Path
     return images[:n_train], images[n_train:]
 
 
-def hierarchy_trees(image: np.ndarray, mode: str, edges: str = "fast") -> tuple[list, float]:
+def hierarchy_trees(image: np.ndarray, mode: str,
+                    edges: str = PROPOSAL_EDGES) -> tuple[list, float]:
     """The hierarchies the candidate stage uses, in MCG's order, and the seconds spent.
 
     Parameters
@@ -125,7 +126,7 @@ def _cache_one(job):
 
 
 def cache_hierarchies(image_dir, cache_dir, modes=("mcg", "scg"), workers: int = 2,
-                      n_train: int = N_TRAIN, edges: str = "fast") -> dict:
+                      n_train: int = N_TRAIN, edges: str = PROPOSAL_EDGES) -> dict:
     """Compute and store the hierarchies of every image of the split (resumable).
 
     Files go to ``<cache_dir>/<key>/{train,heldout}/<stem>_<k>.npz`` with ``key`` the mode
@@ -177,7 +178,7 @@ def _update_json(path: Path, key: str, value) -> None:
 
 
 def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | None = None,
-                 forest_params: dict | None = None, edges: str = "fast") -> dict:
+                 forest_params: dict | None = None, edges: str = PROPOSAL_EDGES) -> dict:
     """Train the working points then the ranking forest of a mode on the cached train trees.
 
     Runs ``python -m grouping.pareto train`` and ``python -m grouping.ranking train`` (their
@@ -264,7 +265,7 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
                             n_candidates: float | None = None, workers: int = 2,
                             iou_box: float | None = None, rerank: str | None = None,
                             theta: float | None = None, gamma: float | None = None,
-                            edges: str = "fast") -> dict:
+                            edges: str = PROPOSAL_EDGES) -> dict:
     """Proposals of the held-out images from their cached trees, one ``<stem>.npz`` each.
 
     Uses the working point of ``n_candidates`` (default :data:`DEFAULT_N_CANDIDATES`) of
@@ -401,7 +402,7 @@ def main(argv=None) -> int:
     ev.add_argument("--gamma", type=float, default=None,
                     help="decay exponent for --rerank decay (default 2)")
     for command in (ca, tr, ev):
-        command.add_argument("--edges", choices=("fast", "accurate"), default="fast",
+        command.add_argument("--edges", choices=("fast", "accurate"), default=PROPOSAL_EDGES,
                              help="edge preset of the hierarchies (default fast); accurate uses "
                              "cache folders, model files and records named <mode>_accurate")
     args = parser.parse_args(argv)
