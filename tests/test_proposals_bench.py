@@ -340,6 +340,11 @@ def test_box_only_and_mixed_coco_results(tmp_path):
         evaluate_dataset(gt_path, images, path)
 
 
+def _warning_messages(caught) -> list[str]:
+    """Messages of the ProposalBenchmarkWarnings recorded by ``pytest.warns``."""
+    return [str(w.message) for w in caught if issubclass(w.category, ProposalBenchmarkWarning)]
+
+
 def test_npz_folder_missing_file_and_empty_list_are_counted(tmp_path):
     gt_path, images = _tiny_coco(tmp_path)
     gt = CocoGroundTruth(gt_path)
@@ -347,8 +352,12 @@ def test_npz_folder_missing_file_and_empty_list_are_counted(tmp_path):
     inst_a = gt.instances(gt.images[0])
     save_proposals(folder / "a.npz", proposals_from_masks(inst_a.masks))
     save_proposals(folder / "zzz.npz", proposals_from_masks(inst_a.masks))  # no such image
-    with pytest.warns(ProposalBenchmarkWarning, match="b.png has no proposal file"):
+    with pytest.warns(ProposalBenchmarkWarning) as caught:
         result = evaluate_dataset(gt, images, folder)
+    messages = _warning_messages(caught)
+    assert any("b.png has no proposal file" in m for m in messages), messages
+    assert any("1 of 3 ground-truth images are not in" in m and "c.png" in m for m in messages)
+    assert any("1 proposal entries match no evaluated image" in m and "zzz" in m for m in messages)
     s = result.summary
     assert s["n_images_without_proposal_file"] == 1
     assert s["images_without_proposal_file"] == ["b.png"]
@@ -360,8 +369,9 @@ def test_npz_folder_missing_file_and_empty_list_are_counted(tmp_path):
 
     sp = np.zeros((H, W), np.int32)
     save_proposals(folder / "b.npz", Proposals.from_leaf_sets(sp, [], scores=[]))
-    with pytest.warns(ProposalBenchmarkWarning, match="b.png has no proposals"):
+    with pytest.warns(ProposalBenchmarkWarning) as caught:
         s = evaluate_dataset(gt, images, folder).summary
+    assert any("b.png has no proposals" in m for m in _warning_messages(caught))
     assert s["n_images_without_proposals"] == 1 and s["n_images_without_proposal_file"] == 0
     assert s["masks"]["abo"][-1] == pytest.approx(2 / 3)
 
