@@ -9,31 +9,51 @@ from typing import Callable
 from mcg.io import read_image
 
 
+#: File name endings taken from a folder given as input (case-insensitive).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
 def check_image_paths(images: list[str]) -> list[Path]:
     """Validate a list of input image paths before any work starts.
 
     Parameters
     ----------
     images : list of str
-        Image file paths.
+        Image file paths, or folders: a folder stands for the image files directly inside it
+        (names ending in one of :data:`IMAGE_SUFFIXES`, any case), sorted by name.
 
     Returns
     -------
     list of Path
+        The image files, in the order given (folders expanded in place).
 
     Raises
     ------
     FileNotFoundError
-        If a file does not exist.
+        If a path does not exist, or a folder holds no image file.
     ValueError
         If the list is empty or two images share a file stem (their outputs would collide).
     """
     if not images:
         raise ValueError("no input images given")
-    paths = [Path(p) for p in images]
-    missing = [str(p) for p in paths if not p.is_file()]
+    paths: list[Path] = []
+    missing, empty_folders = [], []
+    for given in map(Path, images):
+        if given.is_dir():
+            found = sorted(f for f in given.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                empty_folders.append(str(given))
+            paths.extend(found)
+        elif given.is_file():
+            paths.append(given)
+        else:
+            missing.append(str(given))
     if missing:
         raise FileNotFoundError(f"image(s) not found: {', '.join(missing)}")
+    if empty_folders:
+        raise FileNotFoundError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder(s): "
+                                f"{', '.join(empty_folders)}")
     stems = [p.stem for p in paths]
     duplicates = sorted({s for s in stems if stems.count(s) > 1})
     if duplicates:

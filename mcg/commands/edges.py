@@ -12,7 +12,8 @@ def register(subparsers) -> None:
         description="Detect edges with the shipped structured edge forest and write one 8-bit "
         "PNG edge map per image, named <image stem>.png, into the output folder.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="input image files")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="input image files, or folders of them (their image files, sorted)")
     parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--multiscale", action="store_true",
                         help="average the edge maps of scales 0.5, 1 and 2")

@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "format `mcg bench proposals` reads; see eval.proposal_format), and optionally one COCO "
         "results JSON with an RLE mask, bbox and score per proposal.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="input image files")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="input image files, or folders of them (their image files, sorted)")
     parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--mode", choices=("mcg", "scg"), default="mcg",
                         help="mcg: multiscale (default); scg: single scale, faster")

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
         "BSDS benchmark); npz = <stem>.npz merge tree (grouping.hierarchy.MergeTree.load); "
         "png = <stem>.png, the HxW UCM scaled to 8 bits.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="input image files")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="input image files, or folders of them (their image files, sorted)")
     parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--mode", choices=("scg", "mcg"), default="scg",
                         help="scg: single scale (fast); mcg: multiscale (default scg)")
