@@ -44,7 +44,7 @@ import numpy as np
 from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, collect_boundaries,
                        evaluate_boundaries_image)
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
-from mcg.pipeline import preset_key
+from mcg.pipeline import EDGE_PRESETS, preset_key
 
 __all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
            "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
     fp.add_argument("--workers", type=int, default=1, help="processes for the benchmark counts")
     fp.add_argument("--weights", type=float, nargs="+", default=None,
                     help="mcg: keep these per-scale weights (scales 2, 1, 0.5) instead of searching")
-    fp.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
+    fp.add_argument("--edges", choices=tuple(EDGE_PRESETS), default="accurate",
                     help="edge preset of the hierarchies (mcg.pipeline.EDGE_PRESETS); entries are "
                     "written as <mode>_accurate, or <mode> for fast (default accurate)")
     args = parser.parse_args(argv)
