@@ -44,6 +44,7 @@ evaluate_boundaries_image(result, gt_boundaries, nthresh=99, ...) -> BoundaryCou
 evaluate_regions_image(result, gt_segmentations, nthresh=99) -> RegionCounts
 collect_boundaries(list of BoundaryCounts) / collect_regions(list of RegionCounts)
 run_bsds_benchmark_cli(args) -> int
+(paired comparison of two results: :mod:`eval.bsds_compare`)
 """
 from __future__ import annotations
 
@@ -479,6 +480,38 @@ def _check_same_thresholds(counts, what: str, ids=None):
                              "needs the same number of segmentations)")
 
 
+def rounded_boundary_counts(counts: BoundaryCounts) -> np.ndarray:
+    """The counts of one image as the original's ``*_ev1.txt`` file holds them.
+
+    Parameters
+    ----------
+    counts : BoundaryCounts
+
+    Returns
+    -------
+    ndarray, shape (4, nthresh), float64
+        Rows ``cnt_r, sum_r, cnt_p, sum_p``, rounded to 6 significant digits.
+    """
+    return np.stack([_g6(a) for a in (counts.cnt_r, counts.sum_r, counts.cnt_p, counts.sum_p)])
+
+
+def best_threshold_counts(rounded: np.ndarray) -> np.ndarray:
+    """Counts of one image at its best threshold (first maximum of F), what OIS sums.
+
+    Parameters
+    ----------
+    rounded : ndarray, shape (4, nthresh), float64
+        From :func:`rounded_boundary_counts`.
+
+    Returns
+    -------
+    ndarray, shape (4,), float64
+        ``cnt_r, sum_r, cnt_p, sum_p`` at that threshold.
+    """
+    f = _fmeasure(_ratio(rounded[0], rounded[1]), _ratio(rounded[2], rounded[3]))
+    return rounded[:, int(np.flatnonzero(f == f.max())[0])]
+
+
 def collect_boundaries(counts: Sequence[BoundaryCounts], image_ids=None) -> BoundaryEvaluation:
     """ODS / OIS / AP from per-image boundary counts (``collect_eval_bdry``).
 
@@ -493,15 +526,13 @@ def collect_boundaries(counts: Sequence[BoundaryCounts], image_ids=None) -> Boun
     best = np.zeros(4)
     scores = np.zeros((len(counts), 5))
     for i, c in enumerate(counts):
-        cr, sr, cp, sp = (_g6(a) for a in (c.cnt_r, c.sum_r, c.cnt_p, c.sum_p))
-        r = _ratio(cr, sr)
-        p = _ratio(cp, sp)
-        f = _fmeasure(r, p)
+        rounded = rounded_boundary_counts(c)
+        r = _ratio(rounded[0], rounded[1])
+        p = _ratio(rounded[2], rounded[3])
         bt, br, bp, bf = _max_f(thresh, r, p)
         scores[i] = (i + 1, bt, br, bp, bf)
-        tot += np.stack([cr, sr, cp, sp])
-        k = int(np.flatnonzero(f == f.max())[0])
-        best += (cr[k], sr[k], cp[k], sp[k])
+        tot += rounded
+        best += best_threshold_counts(rounded)
     r = _ratio(tot[0], tot[1])
     p = _ratio(tot[2], tot[3])
     f = _fmeasure(r, p)
@@ -627,7 +658,9 @@ class BsdsSummary:
     ``boundary`` / ``regions`` hold the full evaluations (``regions`` is None
     when the region benchmark was not run). ``n_images`` images were
     evaluated out of ``n_ground_truth``; ``missing`` lists the images without
-    a result.
+    a result. ``boundary_counts`` maps each evaluated image id to its
+    :class:`BoundaryCounts` (empty when the boundary benchmark was not run),
+    what :func:`eval.bsds_compare.compare_boundaries` resamples.
     """
 
     boundary: BoundaryEvaluation | None
@@ -639,6 +672,7 @@ class BsdsSummary:
     seconds: float = 0.0
     out_dir: str | None = None
     notes: list = field(default_factory=list)
+    boundary_counts: dict = field(default_factory=dict)
 
     @property
     def n_images(self) -> int:
@@ -787,6 +821,8 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
             reg_ev = collect_regions([o[3] for o in outputs], list(found))
     summary = BsdsSummary(bdry_ev, reg_ev, list(found), missing, len(ids), kind,
                           notes=notes)
+    if boundaries:
+        summary.boundary_counts = {o[0]: o[2] for o in outputs}
     if out_dir is not None:
         out_dir = Path(out_dir)
         if bdry_ev is not None:
@@ -808,4 +844,16 @@ def run_bsds_benchmark_cli(args) -> int:
     summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
                              workers=args.workers, regions=not args.no_regions, verbose=True)
     print(summary.format())
+    other = getattr(args, "compare", None)
+    if other is not None:
+        from eval.bsds_compare import compare_boundaries
+
+        print(f"evaluating {other} for the comparison (boundaries only, nothing written)",
+              file=sys.stderr)
+        other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
+                                       workers=args.workers, regions=False, verbose=True)
+        print(other_summary.format())
+        comparison = compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
+                                        n_resamples=getattr(args, "resamples", 1000))
+        print(comparison.format(Path(args.results).name or "A", Path(other).name or "B"))
     return 0

@@ -17,7 +17,24 @@ def _register_bsds(bench_subparsers) -> None:
                         help="parallel worker processes (default: number of cores)")
     parser.add_argument("--no-regions", action="store_true",
                         help="skip the region benchmarks (Covering, PRI, VI)")
+    parser.add_argument("--compare", default=None, metavar="OTHER_RESULTS",
+                        help="also evaluate this second folder and print a paired bootstrap "
+                        "(over images) of the ODS/OIS/AP differences RESULTS - OTHER_RESULTS")
+    parser.add_argument("--resamples", type=_positive_int, default=1000,
+                        help="bootstrap resamples of --compare (default 1000)")
     parser.set_defaults(func=_run_bsds)
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def _run_bsds(args) -> int:
