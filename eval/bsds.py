@@ -480,12 +480,12 @@ def _check_same_thresholds(counts, what: str, ids=None):
                              "needs the same number of segmentations)")
 
 
-def rounded_boundary_counts(counts: BoundaryCounts) -> np.ndarray:
-    """The counts of one image as the original's ``*_ev1.txt`` file holds them.
+def rounded_counts(counts: BoundaryCounts | RegionCounts) -> np.ndarray:
+    """The counts of one image as the original's ``*_ev1.txt`` / ``*_ev2.txt`` file holds them.
 
     Parameters
     ----------
-    counts : BoundaryCounts
+    counts : BoundaryCounts or RegionCounts
 
     Returns
     -------
@@ -495,21 +495,29 @@ def rounded_boundary_counts(counts: BoundaryCounts) -> np.ndarray:
     return np.stack([_g6(a) for a in (counts.cnt_r, counts.sum_r, counts.cnt_p, counts.sum_p)])
 
 
-def best_threshold_counts(rounded: np.ndarray) -> np.ndarray:
-    """Counts of one image at its best threshold (first maximum of F), what OIS sums.
+def best_threshold_counts(rounded: np.ndarray, measure: str = "f") -> np.ndarray:
+    """Counts of one image at its best threshold, what OIS sums.
 
     Parameters
     ----------
     rounded : ndarray, shape (4, nthresh), float64
-        From :func:`rounded_boundary_counts`.
+        From :func:`rounded_counts`.
+    measure : {"f", "covering"}
+        ``"f"``: boundaries, the first maximum of F (``collect_eval_bdry``); ``"covering"``:
+        regions, the last maximum of ``cnt_r / sum_r`` (``collect_eval_reg``).
 
     Returns
     -------
     ndarray, shape (4,), float64
         ``cnt_r, sum_r, cnt_p, sum_p`` at that threshold.
     """
-    f = _fmeasure(_ratio(rounded[0], rounded[1]), _ratio(rounded[2], rounded[3]))
-    return rounded[:, int(np.flatnonzero(f == f.max())[0])]
+    recall = _ratio(rounded[0], rounded[1])
+    if measure == "f":
+        f = _fmeasure(recall, _ratio(rounded[2], rounded[3]))
+        return rounded[:, int(np.flatnonzero(f == f.max())[0])]
+    if measure == "covering":
+        return rounded[:, int(np.flatnonzero(recall == recall.max())[-1])]
+    raise ValueError(f"measure must be 'f' or 'covering', got {measure!r}")
 
 
 def collect_boundaries(counts: Sequence[BoundaryCounts], image_ids=None) -> BoundaryEvaluation:
@@ -526,7 +534,7 @@ def collect_boundaries(counts: Sequence[BoundaryCounts], image_ids=None) -> Boun
     best = np.zeros(4)
     scores = np.zeros((len(counts), 5))
     for i, c in enumerate(counts):
-        rounded = rounded_boundary_counts(c)
+        rounded = rounded_counts(c)
         r = _ratio(rounded[0], rounded[1])
         p = _ratio(rounded[2], rounded[3])
         bt, br, bp, bf = _max_f(thresh, r, p)
@@ -575,14 +583,13 @@ def collect_regions(counts: Sequence[RegionCounts], image_ids=None) -> RegionEva
     ri_best = voi_best = 0.0
     scores = np.zeros((len(counts), 4))
     for i, c in enumerate(counts):
-        cr, sr, cp, sp = (_g6(a) for a in (c.cnt_r, c.sum_r, c.cnt_p, c.sum_p))
-        r = _ratio(cr, sr)
-        p = _ratio(cp, sp)
+        rounded = rounded_counts(c)
+        r = _ratio(rounded[0], rounded[1])
+        p = _ratio(rounded[2], rounded[3])
         k = int(np.argmax(r))
         scores[i] = (i + 1, thresh[k], r[k], p[k])
-        tot += np.stack([cr, sr, cp, sp])
-        k = int(np.flatnonzero(r == r.max())[-1])
-        best += (cr[k], sr[k], cp[k], sp[k])
+        tot += rounded
+        best += best_threshold_counts(rounded, "covering")
         cnt_r_best_total += float(_g6(c.cnt_r_best))
         ri = _g6(c.ri)
         voi = _g6(c.voi)
@@ -658,9 +665,9 @@ class BsdsSummary:
     ``boundary`` / ``regions`` hold the full evaluations (``regions`` is None
     when the region benchmark was not run). ``n_images`` images were
     evaluated out of ``n_ground_truth``; ``missing`` lists the images without
-    a result. ``boundary_counts`` maps each evaluated image id to its
-    :class:`BoundaryCounts` (empty when the boundary benchmark was not run),
-    what :func:`eval.bsds_compare.compare_boundaries` resamples.
+    a result. ``boundary_counts`` / ``region_counts`` map each evaluated image
+    id to its :class:`BoundaryCounts` / :class:`RegionCounts` (empty when that
+    benchmark was not run), what :mod:`eval.bsds_compare` resamples.
     """
 
     boundary: BoundaryEvaluation | None
@@ -673,6 +680,7 @@ class BsdsSummary:
     out_dir: str | None = None
     notes: list = field(default_factory=list)
     boundary_counts: dict = field(default_factory=dict)
+    region_counts: dict = field(default_factory=dict)
 
     @property
     def n_images(self) -> int:
@@ -821,8 +829,10 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
             reg_ev = collect_regions([o[3] for o in outputs], list(found))
     summary = BsdsSummary(bdry_ev, reg_ev, list(found), missing, len(ids), kind,
                           notes=notes)
-    if boundaries:
+    if bdry_ev is not None:
         summary.boundary_counts = {o[0]: o[2] for o in outputs}
+    if reg_ev is not None:
+        summary.region_counts = {o[0]: o[3] for o in outputs}
     if out_dir is not None:
         out_dir = Path(out_dir)
         if bdry_ev is not None:
@@ -846,14 +856,18 @@ def run_bsds_benchmark_cli(args) -> int:
     print(summary.format())
     other = getattr(args, "compare", None)
     if other is not None:
-        from eval.bsds_compare import compare_boundaries
+        from eval.bsds_compare import compare_boundaries, compare_regions
 
-        print(f"evaluating {other} for the comparison (boundaries only, nothing written)",
-              file=sys.stderr)
+        print(f"evaluating {other} for the comparison (nothing written there)", file=sys.stderr)
         other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
-                                       workers=args.workers, regions=False, verbose=True)
+                                       workers=args.workers, regions=not args.no_regions,
+                                       verbose=True)
         print(other_summary.format())
-        comparison = compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
-                                        n_resamples=getattr(args, "resamples", 1000))
-        print(comparison.format(Path(args.results).name or "A", Path(other).name or "B"))
+        names = (Path(args.results).name or "A", Path(other).name or "B")
+        resamples = getattr(args, "resamples", 1000)
+        print(compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
+                                 n_resamples=resamples).format(*names))
+        if summary.region_counts and other_summary.region_counts:
+            print(compare_regions(summary.region_counts, other_summary.region_counts,
+                                  n_resamples=resamples).format(*names))
     return 0

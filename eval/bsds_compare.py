@@ -1,29 +1,31 @@
-"""Is one BSDS boundary result better than another? A paired bootstrap over images.
+"""Is one BSDS result better than another? A paired bootstrap over images.
 
 Two methods evaluated on the same images differ by a few thousandths of ODS more often than
 not, and a difference that small can come from which 100 images happen to be in the set. The
-comparison here resamples the images with replacement (the same draw for both methods, since
-the images are shared), recomputes ODS, OIS and AP from the resampled per-image counts exactly
-as :func:`eval.bsds.collect_boundaries` does, and reports the difference on the full set with a
-percentile interval over the resamples, and the fraction of resamples in which the first
-method is not better.
+comparison here resamples the images with replacement (the same draws for both methods, since
+the images are shared), recomputes the dataset scores from the resampled per-image counts
+exactly as :func:`eval.bsds.collect_boundaries` / :func:`eval.bsds.collect_regions` do, and
+reports the difference on the full set with a percentile interval over the resamples, and the
+fraction of resamples in which the first method is not better.
 
 Public API
 ----------
 compare_boundaries(counts_a, counts_b, n_resamples=1000, confidence=0.95, seed=0)
-    -> BoundaryComparison
+    -> BsdsComparison  (boundary ODS, OIS, AP)
+compare_regions(counts_a, counts_b, n_resamples=1000, confidence=0.95, seed=0)
+    -> BsdsComparison  (Segmentation Covering ODS, OIS)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from functools import partial
+from typing import Callable, Mapping
 
 import numpy as np
 
-from eval.bsds import (BoundaryCounts, _area_pr, _fmeasure, _g6, _ratio, best_threshold_counts,
-                       collect_boundaries, rounded_boundary_counts)
+from eval.bsds import (BoundaryCounts, RegionCounts, _area_pr, _fmeasure, _g6, _ratio,
+                       best_threshold_counts, collect_boundaries, collect_regions, rounded_counts)
 
-METRICS = ("ods", "ois", "ap")
 #: Resamples are processed in blocks of this many, to bound memory on large sets.
 _BLOCK = 256
 #: Points per threshold interval of the ODS search, as ``_max_f`` (the original ``maxF``).
@@ -42,10 +44,11 @@ class MetricComparison:
 
 
 @dataclass
-class BoundaryComparison:
-    """Result of :func:`compare_boundaries`.
+class BsdsComparison:
+    """Result of :func:`compare_boundaries` or :func:`compare_regions`.
 
-    ``metrics`` maps ``"ods"``, ``"ois"`` and ``"ap"`` to a :class:`MetricComparison`.
+    ``metrics`` maps each metric name (``"ods"``, ``"ois"``, ``"ap"`` for boundaries;
+    ``"covering_ods"``, ``"covering_ois"`` for regions) to a :class:`MetricComparison`.
     ``image_ids`` are the images both results have; ``only_a`` / ``only_b`` the ones left out.
     """
 
@@ -62,12 +65,13 @@ class BoundaryComparison:
         pct = f"{100 * self.confidence:g}%"
         lines = [f"Paired bootstrap over {len(self.image_ids)} images ({self.n_resamples} "
                  f"resamples, seed {self.seed}): {name_a} - {name_b}"]
-        for key in METRICS:
-            m = self.metrics[key]
+        width = max(len(k) for k in self.metrics)
+        for key, m in self.metrics.items():
             lo, hi = m.interval
-            lines.append(f"  {key.upper():<3}  {m.value_a:.4f} - {m.value_b:.4f} = "
-                         f"{m.difference:+.4f}   {pct} interval [{lo:+.4f}, {hi:+.4f}]   "
-                         f"not better in {100 * m.fraction_not_better:.1f}% of resamples")
+            lines.append(f"  {key.upper().replace('_', ' '):<{width}}  {m.value_a:.4f} - "
+                         f"{m.value_b:.4f} = {m.difference:+.4f}   {pct} interval "
+                         f"[{lo:+.4f}, {hi:+.4f}]   not better in "
+                         f"{100 * m.fraction_not_better:.1f}% of resamples")
         for name, ids in ((name_a, self.only_a), (name_b, self.only_b)):
             if ids:
                 lines.append(f"  note: {len(ids)} image(s) only in {name} were left out: "
@@ -95,7 +99,8 @@ def _max_f_batch(recall: np.ndarray, precision: np.ndarray) -> np.ndarray:
     return np.maximum(best, _fmeasure(r, p).max(axis=(1, 2)))
 
 
-def _scores(weights: np.ndarray, per_image: np.ndarray, per_image_best: np.ndarray) -> np.ndarray:
+def _boundary_scores(weights: np.ndarray, per_image: np.ndarray,
+                     per_image_best: np.ndarray) -> np.ndarray:
     """ODS, OIS and AP of image sets given by how many times each image is drawn.
 
     Parameters
@@ -103,7 +108,7 @@ def _scores(weights: np.ndarray, per_image: np.ndarray, per_image_best: np.ndarr
     weights : ndarray, shape (n_sets, n_images), float64
         Multiplicity of each image in each set.
     per_image : ndarray, shape (n_images, 4, nthresh), float64
-        Rounded counts (:func:`eval.bsds.rounded_boundary_counts`).
+        Rounded counts (:func:`eval.bsds.rounded_counts`).
     per_image_best : ndarray, shape (n_images, 4), float64
         Counts at each image's best threshold (:func:`eval.bsds.best_threshold_counts`).
 
@@ -123,15 +128,95 @@ def _scores(weights: np.ndarray, per_image: np.ndarray, per_image_best: np.ndarr
     return np.stack([ods, ois, ap], axis=1)
 
 
-def _stack(counts: Mapping[str, BoundaryCounts], ids: list) -> tuple[np.ndarray, np.ndarray]:
-    per_image = np.stack([rounded_boundary_counts(counts[i]) for i in ids])
-    per_image_best = np.stack([best_threshold_counts(c) for c in per_image])
-    return per_image, per_image_best
+def _covering_scores(weights: np.ndarray, per_image: np.ndarray,
+                     per_image_best: np.ndarray) -> np.ndarray:
+    """Covering ODS and OIS of image sets given by how many times each image is drawn.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (n_sets, n_images), float64
+    per_image : ndarray, shape (n_images, 4, nthresh), float64
+        Rounded covering counts (:func:`eval.bsds.rounded_counts`).
+    per_image_best : ndarray, shape (n_images, 4), float64
+        Counts at each image's best covering (:func:`eval.bsds.best_threshold_counts`).
+
+    Returns
+    -------
+    ndarray, shape (n_sets, 2), float64
+    """
+    n_images, _, n_thresh = per_image.shape
+    totals = (weights @ per_image.reshape(n_images, -1)).reshape(-1, 4, n_thresh)
+    ods = _ratio(totals[:, 0], totals[:, 1]).max(axis=1)
+    best = weights @ per_image_best
+    return np.stack([ods, _ratio(best[:, 0], best[:, 1])], axis=1)
+
+
+def _common_images(counts_a: Mapping, counts_b: Mapping) -> list:
+    ids = sorted(set(counts_a) & set(counts_b))
+    if not ids:
+        raise ValueError(f"the two results have no image in common ({len(counts_a)} and "
+                         f"{len(counts_b)} images)")
+    thresholds_a = _g6(counts_a[ids[0]].thresholds)
+    thresholds_b = _g6(counts_b[ids[0]].thresholds)
+    if thresholds_a.shape != thresholds_b.shape or not np.array_equal(thresholds_a, thresholds_b):
+        raise ValueError(f"the two results were evaluated at different thresholds "
+                         f"({thresholds_a.size} and {thresholds_b.size}); use the same nthresh "
+                         f"and result kind for both")
+    return ids
+
+
+def _paired_bootstrap(counts_a: Mapping, counts_b: Mapping, names: tuple,
+                      full: Callable[[list], np.ndarray], best: Callable[[np.ndarray], np.ndarray],
+                      scores: Callable[..., np.ndarray], n_resamples: int, confidence: float,
+                      seed: int) -> BsdsComparison:
+    """Shared machinery: ``full(counts list)`` gives the metrics on the full set, ``best``
+    the per-image best-threshold counts, ``scores(weights, per_image, per_image_best)`` the
+    metrics of weighted image sets."""
+    if int(n_resamples) != n_resamples or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    ids = _common_images(counts_a, counts_b)
+    values = [full([c[i] for i in ids]) for c in (counts_a, counts_b)]
+    stacks = []
+    for counts in (counts_a, counts_b):
+        per_image = np.stack([rounded_counts(counts[i]) for i in ids])
+        stacks.append((per_image, np.stack([best(c) for c in per_image])))
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    differences = []
+    for start in range(0, int(n_resamples), _BLOCK):
+        size = min(_BLOCK, int(n_resamples) - start)
+        draws = rng.integers(0, n, size=(size, n))
+        weights = np.zeros((size, n))
+        np.add.at(weights, (np.repeat(np.arange(size), n), draws.ravel()), 1.0)
+        differences.append(scores(weights, *stacks[0]) - scores(weights, *stacks[1]))
+    differences = np.concatenate(differences)
+    tail = 100 * (1 - confidence) / 2
+    metrics = {}
+    for j, key in enumerate(names):
+        lo, hi = np.percentile(differences[:, j], [tail, 100 - tail])
+        metrics[key] = MetricComparison(float(values[0][j]), float(values[1][j]),
+                                        float(values[0][j] - values[1][j]), (float(lo), float(hi)),
+                                        float(np.mean(differences[:, j] <= 0)))
+    return BsdsComparison(metrics, ids, sorted(set(counts_a) - set(counts_b)),
+                          sorted(set(counts_b) - set(counts_a)), int(n_resamples),
+                          float(confidence), int(seed))
+
+
+def _boundary_values(counts: list) -> np.ndarray:
+    ev = collect_boundaries(counts)
+    return np.array([ev.ods_f, ev.ois_f, ev.ap])
+
+
+def _covering_values(counts: list) -> np.ndarray:
+    ev = collect_regions(counts)
+    return np.array([ev.cover_ods, ev.cover_ois])
 
 
 def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
                        counts_b: Mapping[str, BoundaryCounts], n_resamples: int = 1000,
-                       confidence: float = 0.95, seed: int = 0) -> BoundaryComparison:
+                       confidence: float = 0.95, seed: int = 0) -> BsdsComparison:
     """Paired bootstrap comparison of two boundary results on their common images.
 
     Parameters
@@ -148,8 +233,8 @@ def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
 
     Returns
     -------
-    BoundaryComparison
-        For ODS, OIS and AP: A, B and A - B on the common images (equal to what
+    BsdsComparison
+        Metrics ``ods``, ``ois``, ``ap``: A, B and A - B on the common images (equal to what
         :func:`eval.bsds.collect_boundaries` gives on them), the percentile interval of A - B
         over the resamples and the fraction of resamples with A - B <= 0.
 
@@ -158,42 +243,35 @@ def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
     ValueError
         No common image, different thresholds, or a bad ``n_resamples`` / ``confidence``.
     """
-    if int(n_resamples) != n_resamples or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    ids = sorted(set(counts_a) & set(counts_b))
-    if not ids:
-        raise ValueError(f"the two results have no image in common ({len(counts_a)} and "
-                         f"{len(counts_b)} images)")
-    thresholds_a = _g6(counts_a[ids[0]].thresholds)
-    thresholds_b = _g6(counts_b[ids[0]].thresholds)
-    if thresholds_a.shape != thresholds_b.shape or not np.array_equal(thresholds_a, thresholds_b):
-        raise ValueError(f"the two results were evaluated at different thresholds "
-                         f"({thresholds_a.size} and {thresholds_b.size}); use the same nthresh "
-                         f"and result kind for both")
-    full = {}
-    for key, counts in (("a", counts_a), ("b", counts_b)):
-        ev = collect_boundaries([counts[i] for i in ids], ids)
-        full[key] = np.array([ev.ods_f, ev.ois_f, ev.ap])
-    stacks_a, stacks_b = _stack(counts_a, ids), _stack(counts_b, ids)
-    rng = np.random.default_rng(seed)
-    n = len(ids)
-    differences = []
-    for start in range(0, int(n_resamples), _BLOCK):
-        size = min(_BLOCK, int(n_resamples) - start)
-        draws = rng.integers(0, n, size=(size, n))
-        weights = np.zeros((size, n))
-        np.add.at(weights, (np.repeat(np.arange(size), n), draws.ravel()), 1.0)
-        differences.append(_scores(weights, *stacks_a) - _scores(weights, *stacks_b))
-    differences = np.concatenate(differences)
-    tail = 100 * (1 - confidence) / 2
-    metrics = {}
-    for j, key in enumerate(METRICS):
-        lo, hi = np.percentile(differences[:, j], [tail, 100 - tail])
-        metrics[key] = MetricComparison(float(full["a"][j]), float(full["b"][j]),
-                                        float(full["a"][j] - full["b"][j]), (float(lo), float(hi)),
-                                        float(np.mean(differences[:, j] <= 0)))
-    return BoundaryComparison(metrics, ids, sorted(set(counts_a) - set(counts_b)),
-                              sorted(set(counts_b) - set(counts_a)), int(n_resamples),
-                              float(confidence), int(seed))
+    return _paired_bootstrap(counts_a, counts_b, ("ods", "ois", "ap"), _boundary_values,
+                             best_threshold_counts, _boundary_scores, n_resamples, confidence,
+                             seed)
+
+
+def compare_regions(counts_a: Mapping[str, RegionCounts], counts_b: Mapping[str, RegionCounts],
+                    n_resamples: int = 1000, confidence: float = 0.95,
+                    seed: int = 0) -> BsdsComparison:
+    """Paired bootstrap comparison of the Segmentation Covering of two hierarchies/segmentations.
+
+    Parameters
+    ----------
+    counts_a, counts_b : mapping of str to RegionCounts
+        Per-image region counts keyed by image id (``BsdsSummary.region_counts``).
+    n_resamples, confidence, seed : int, float, int
+        As :func:`compare_boundaries`.
+
+    Returns
+    -------
+    BsdsComparison
+        Metrics ``covering_ods`` and ``covering_ois`` (as :func:`eval.bsds.collect_regions`),
+        the same draws as :func:`compare_boundaries` for the same seed and images.
+
+    Raises
+    ------
+    ValueError
+        No common image, different thresholds, or a bad ``n_resamples`` / ``confidence``.
+    """
+    return _paired_bootstrap(counts_a, counts_b, ("covering_ods", "covering_ois"),
+                             _covering_values, partial(best_threshold_counts, measure="covering"),
+                             _covering_scores,
+                             n_resamples, confidence, seed)

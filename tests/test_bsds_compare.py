@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from eval.bsds import (BoundaryCounts, _max_f, bsds_thresholds, collect_boundaries, seg2bdry)
-from eval.bsds_compare import _max_f_batch, _scores, _stack, compare_boundaries
+from eval.bsds import (BoundaryCounts, RegionCounts, _max_f, best_threshold_counts,
+                       bsds_thresholds, collect_boundaries, collect_regions, rounded_counts,
+                       seg2bdry)
+from eval.bsds_compare import (_boundary_scores, _covering_scores, _max_f_batch,
+                               compare_boundaries, compare_regions)
 from mcg.cli import main
 
 N_THRESH = 9
@@ -36,20 +39,60 @@ def test_max_f_batch_equals_the_scalar_search():
     np.testing.assert_allclose(_max_f_batch(recall, precision), expected, rtol=0, atol=1e-12)
 
 
-def test_resampled_scores_equal_collect_boundaries_on_the_drawn_sets():
-    """Weights = multiplicities reproduce collect_boundaries on the list with repeats."""
-    rng = np.random.default_rng(5)
+def _random_region_counts(rng, n_images, shrink=1.0):
+    """Per-image covering counts; ``shrink`` < 1 lowers the covering at every threshold."""
+    thresholds = bsds_thresholds(N_THRESH)
+    out = {}
+    for k in range(n_images):
+        area = float(rng.integers(10_000, 150_000))
+        covering = rng.uniform(0.3, 0.9, N_THRESH)
+        out[f"im{k:03d}"] = RegionCounts(thresholds, np.round(covering * area * shrink),
+                                         np.full(N_THRESH, area), np.round(covering * area),
+                                         np.full(N_THRESH, area), float(area * 0.95),
+                                         rng.uniform(0.6, 0.9, N_THRESH),
+                                         rng.uniform(1, 3, N_THRESH))
+    return out
+
+
+def _boundary_case(rng):
     counts = _random_counts(rng, 12)
+    return counts, "f", _boundary_scores, lambda ev: (ev.ods_f, ev.ois_f, ev.ap), collect_boundaries
+
+
+def _region_case(rng):
+    counts = _random_region_counts(rng, 12)
+    return (counts, "covering", _covering_scores, lambda ev: (ev.cover_ods, ev.cover_ois),
+            collect_regions)
+
+
+@pytest.mark.parametrize("case", [_boundary_case, _region_case])
+def test_resampled_scores_equal_collect_on_the_drawn_sets(case):
+    """Weights = multiplicities reproduce collect_boundaries / collect_regions on the list
+    with repeats."""
+    rng = np.random.default_rng(5)
+    counts, measure, scores, values, collect = case(rng)
     ids = sorted(counts)
-    stacks = _stack(counts, ids)
+    per_image = np.stack([rounded_counts(counts[i]) for i in ids])
+    stacks = per_image, np.stack([best_threshold_counts(c, measure) for c in per_image])
     for _ in range(4):
         draw = rng.integers(0, len(ids), len(ids))
         weights = np.bincount(draw, minlength=len(ids)).astype(float)[None]
-        ods, ois, ap = _scores(weights, *stacks)[0]
-        ev = collect_boundaries([counts[ids[i]] for i in draw])
-        assert ods == pytest.approx(ev.ods_f, abs=1e-12)
-        assert ois == pytest.approx(ev.ois_f, abs=1e-12)
-        assert ap == pytest.approx(ev.ap, abs=1e-12)
+        expected = values(collect([counts[ids[i]] for i in draw]))
+        np.testing.assert_allclose(scores(weights, *stacks)[0], expected, rtol=0, atol=1e-12)
+
+
+def test_region_comparison_of_a_lower_covering():
+    rng = np.random.default_rng(12)
+    base = _random_region_counts(rng, 25)
+    lower = _random_region_counts(np.random.default_rng(12), 25, shrink=0.95)
+    comparison = compare_regions(base, lower, n_resamples=300)
+    assert list(comparison.metrics) == ["covering_ods", "covering_ois"]
+    full = collect_regions([base[i] for i in sorted(base)])
+    m = comparison.metrics["covering_ods"]
+    assert m.value_a == pytest.approx(full.cover_ods)
+    assert m.difference > 0.01 and 0 < m.interval[0] <= m.difference <= m.interval[1]
+    assert m.fraction_not_better == 0.0
+    assert "COVERING OIS" in comparison.format()
 
 
 def test_identical_results_differ_by_nothing():
@@ -110,6 +153,8 @@ def test_bad_comparisons_are_refused_with_a_reason():
         compare_boundaries(a, a, n_resamples=0)
     with pytest.raises(ValueError, match="confidence"):
         compare_boundaries(a, a, confidence=1.0)
+    with pytest.raises(ValueError, match="measure must be 'f' or 'covering'"):
+        best_threshold_counts(np.ones((4, 3)), "precision")
 
 
 def test_cli_compare_two_result_folders(tmp_path, capsys):
@@ -138,7 +183,33 @@ def test_cli_compare_two_result_folders(tmp_path, capsys):
     ods_line = next(line for line in text.splitlines() if line.strip().startswith("ODS "))
     assert ods_line.split()[1] == "1.0000"        # the exact result is perfect
     assert "not better in 0.0% of resamples" in ods_line
+    assert "COVERING" not in text                  # boundary maps have no regions
     assert not (shifted / "eval").exists()         # the compared folder gets no files
+
+
+def test_cli_compare_hierarchies_adds_covering(tmp_path, capsys):
+    """Two ucm2 results: the region benchmark runs on both and Covering is compared too."""
+    gt_dir, exact, merged = tmp_path / "gt", tmp_path / "exact", tmp_path / "merged"
+    for d in (gt_dir, exact, merged):
+        d.mkdir()
+    for k in range(4):
+        seg = np.ones((30, 40), int)
+        seg[:, 10 + 5 * k:] = 2
+        seg[18:, :] += 2
+        cell = np.empty((1, 1), dtype=object)
+        cell[0, 0] = {"Segmentation": seg.astype(np.uint16),
+                      "Boundaries": seg2bdry(seg).astype(np.uint8)}
+        scipy.io.savemat(gt_dir / f"h{k}.mat", {"groundTruth": cell})
+        scipy.io.savemat(exact / f"h{k}.mat",
+                         {"ucm2": seg2bdry(seg, "doubleSize").astype(float) * 0.8})
+        halves = np.where(seg > 2, 2, 1)   # only the horizontal cut: two regions of four
+        scipy.io.savemat(merged / f"h{k}.mat",
+                         {"ucm2": seg2bdry(halves, "doubleSize").astype(float) * 0.8})
+    assert main(["bench", "bsds", "--results", str(exact), "--gt", str(gt_dir), "--nthresh",
+                 "5", "--workers", "1", "--compare", str(merged), "--resamples", "40"]) == 0
+    text = capsys.readouterr().out
+    cover = next(line for line in text.splitlines() if "COVERING ODS" in line)
+    assert cover.split()[2] == "1.0000" and "not better in 0.0% of resamples" in cover
 
 
 def test_cli_rejects_a_bad_resample_count(tmp_path, capsys):
