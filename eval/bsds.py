@@ -851,10 +851,12 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
 def run_bsds_benchmark_cli(args) -> int:
     """Entry point of ``mcg bench bsds``; prints the summary, returns the exit code."""
     out = args.out if args.out is not None else str(Path(args.results) / "eval")
+    other = getattr(args, "compare", None)
+    if other is not None:  # refuse a bad second folder before the first one's long evaluation
+        find_results(other, list(list_ground_truth(args.gt)))
     summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
                              workers=args.workers, regions=not args.no_regions, verbose=True)
     print(summary.format())
-    other = getattr(args, "compare", None)
     if other is not None:
         from eval.bsds_compare import compare_boundaries, compare_regions
 

@@ -212,6 +212,25 @@ def test_cli_compare_hierarchies_adds_covering(tmp_path, capsys):
     assert cover.split()[2] == "1.0000" and "not better in 0.0% of resamples" in cover
 
 
+def test_cli_refuses_a_missing_comparison_folder_before_any_work(tmp_path, capsys):
+    gt_dir, results = tmp_path / "gt", tmp_path / "res"
+    gt_dir.mkdir()
+    results.mkdir()
+    seg = np.ones((20, 20), int)
+    seg[:, 10:] = 2
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = {"Segmentation": seg.astype(np.uint16),
+                  "Boundaries": seg2bdry(seg).astype(np.uint8)}
+    scipy.io.savemat(gt_dir / "only.mat", {"groundTruth": cell})
+    np.save(results / "only.npy", seg2bdry(seg).astype(np.float32))
+    code = main(["bench", "bsds", "--results", str(results), "--gt", str(gt_dir), "--workers",
+                 "1", "--compare", str(tmp_path / "absent")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"results folder not found: {tmp_path / 'absent'}" in captured.err
+    assert "BSDS benchmark" not in captured.out and not (results / "eval").exists()
+
+
 def test_cli_rejects_a_bad_resample_count(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["bench", "bsds", "--results", str(tmp_path), "--gt", str(tmp_path),
