@@ -864,12 +864,17 @@ def run_bsds_benchmark_cli(args) -> int:
         other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
                                        workers=args.workers, regions=not args.no_regions,
                                        verbose=True)
-        print(other_summary.format())
-        names = (Path(args.results).name or "A", Path(other).name or "B")
+        names = (Path(args.results).resolve().name or "A", Path(other).resolve().name or "B")
         resamples = getattr(args, "resamples", 1000)
-        print(compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
-                                 n_resamples=resamples).format(*names))
+        report = [f"{names[1]}: {other_summary.format()}",
+                  compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
+                                     n_resamples=resamples).format(*names)]
         if summary.region_counts and other_summary.region_counts:
-            print(compare_regions(summary.region_counts, other_summary.region_counts,
-                                  n_resamples=resamples).format(*names))
+            report.append(compare_regions(summary.region_counts, other_summary.region_counts,
+                                          n_resamples=resamples).format(*names))
+        text = "\n".join(report)
+        print(text)
+        report_path = Path(out) / f"compare_{names[1]}.txt"
+        report_path.write_text(text + "\n")
+        print(f"  comparison saved in {report_path}")
     return 0

@@ -185,6 +185,8 @@ def test_cli_compare_two_result_folders(tmp_path, capsys):
     assert "not better in 0.0% of resamples" in ods_line
     assert "COVERING" not in text                  # boundary maps have no regions
     assert not (shifted / "eval").exists()         # the compared folder gets no files
+    saved = (good / "eval" / "compare_shifted.txt").read_text()
+    assert ods_line in saved and saved.startswith("shifted: BSDS benchmark: 6 of 6 images")
 
 
 def test_cli_compare_hierarchies_adds_covering(tmp_path, capsys):

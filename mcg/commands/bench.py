@@ -20,7 +20,8 @@ def _register_bsds(bench_subparsers) -> None:
     parser.add_argument("--compare", default=None, metavar="OTHER_RESULTS",
                         help="also evaluate this second folder and print a paired bootstrap "
                         "(over images) of the differences RESULTS - OTHER_RESULTS: boundary "
-                        "ODS/OIS/AP and, for hierarchies or segmentations, Covering ODS/OIS")
+                        "ODS/OIS/AP and, for hierarchies or segmentations, Covering ODS/OIS "
+                        "(also saved as OUT/compare_<name of OTHER_RESULTS>.txt)")
     parser.add_argument("--resamples", type=_positive_int, default=1000,
                         help="bootstrap resamples of --compare (default 1000)")
     parser.set_defaults(func=_run_bsds)
