@@ -24,7 +24,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from eval.bsds import (BoundaryCounts, RegionCounts, _area_pr, _fmeasure, _g6, _ratio,
-                       best_threshold_counts, collect_boundaries, collect_regions, rounded_counts)
+                       best_threshold_counts, rounded_counts)
 
 #: Resamples are processed in blocks of this many, to bound memory on large sets.
 _BLOCK = 256
@@ -166,24 +166,24 @@ def _common_images(counts_a: Mapping, counts_b: Mapping) -> list:
 
 
 def _paired_bootstrap(counts_a: Mapping, counts_b: Mapping, names: tuple,
-                      full: Callable[[list], np.ndarray], best: Callable[[np.ndarray], np.ndarray],
+                      best: Callable[[np.ndarray], np.ndarray],
                       scores: Callable[..., np.ndarray], n_resamples: int, confidence: float,
                       seed: int) -> BsdsComparison:
-    """Shared machinery: ``full(counts list)`` gives the metrics on the full set, ``best``
-    the per-image best-threshold counts, ``scores(weights, per_image, per_image_best)`` the
-    metrics of weighted image sets."""
+    """Shared machinery: ``best`` gives the per-image best-threshold counts,
+    ``scores(weights, per_image, per_image_best)`` the metrics of weighted image sets (all
+    weights 1: the full set)."""
     if int(n_resamples) != n_resamples or n_resamples < 1:
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     ids = _common_images(counts_a, counts_b)
-    values = [full([c[i] for i in ids]) for c in (counts_a, counts_b)]
     stacks = []
     for counts in (counts_a, counts_b):
         per_image = np.stack([rounded_counts(counts[i]) for i in ids])
         stacks.append((per_image, np.stack([best(c) for c in per_image])))
-    rng = np.random.default_rng(seed)
     n = len(ids)
+    values = [scores(np.ones((1, n)), *stack)[0] for stack in stacks]
+    rng = np.random.default_rng(seed)
     differences = []
     for start in range(0, int(n_resamples), _BLOCK):
         size = min(_BLOCK, int(n_resamples) - start)
@@ -202,16 +202,6 @@ def _paired_bootstrap(counts_a: Mapping, counts_b: Mapping, names: tuple,
     return BsdsComparison(metrics, ids, sorted(set(counts_a) - set(counts_b)),
                           sorted(set(counts_b) - set(counts_a)), int(n_resamples),
                           float(confidence), int(seed))
-
-
-def _boundary_values(counts: list) -> np.ndarray:
-    ev = collect_boundaries(counts)
-    return np.array([ev.ods_f, ev.ois_f, ev.ap])
-
-
-def _covering_values(counts: list) -> np.ndarray:
-    ev = collect_regions(counts)
-    return np.array([ev.cover_ods, ev.cover_ois])
 
 
 def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
@@ -234,8 +224,9 @@ def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
     Returns
     -------
     BsdsComparison
-        Metrics ``ods``, ``ois``, ``ap``: A, B and A - B on the common images (equal to what
-        :func:`eval.bsds.collect_boundaries` gives on them), the percentile interval of A - B
+        Metrics ``ods``, ``ois``, ``ap``: A, B and A - B on the common images (what
+        :func:`eval.bsds.collect_boundaries` gives on them, to float rounding), the percentile
+        interval of A - B
         over the resamples and the fraction of resamples with A - B <= 0.
 
     Raises
@@ -243,9 +234,8 @@ def compare_boundaries(counts_a: Mapping[str, BoundaryCounts],
     ValueError
         No common image, different thresholds, or a bad ``n_resamples`` / ``confidence``.
     """
-    return _paired_bootstrap(counts_a, counts_b, ("ods", "ois", "ap"), _boundary_values,
-                             best_threshold_counts, _boundary_scores, n_resamples, confidence,
-                             seed)
+    return _paired_bootstrap(counts_a, counts_b, ("ods", "ois", "ap"), best_threshold_counts,
+                             _boundary_scores, n_resamples, confidence, seed)
 
 
 def compare_regions(counts_a: Mapping[str, RegionCounts], counts_b: Mapping[str, RegionCounts],
@@ -272,6 +262,5 @@ def compare_regions(counts_a: Mapping[str, RegionCounts], counts_b: Mapping[str,
         No common image, different thresholds, or a bad ``n_resamples`` / ``confidence``.
     """
     return _paired_bootstrap(counts_a, counts_b, ("covering_ods", "covering_ois"),
-                             _covering_values, partial(best_threshold_counts, measure="covering"),
-                             _covering_scores,
+                             partial(best_threshold_counts, measure="covering"), _covering_scores,
                              n_resamples, confidence, seed)
