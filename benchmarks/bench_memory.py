@@ -17,14 +17,14 @@ import time
 import cv2
 
 from mcg.io import default_image
-from mcg.pipeline import im2ucm
+from mcg.pipeline import EDGE_PRESETS, im2ucm
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megapixels", type=float, default=2.0)
     parser.add_argument("--mode", default="mcg", choices=("mcg", "scg"))
-    parser.add_argument("--edges", default="accurate", choices=("accurate", "fast"))
+    parser.add_argument("--edges", default="accurate", choices=tuple(EDGE_PRESETS))
     args = parser.parse_args(argv)
     width = int(round(math.sqrt(args.megapixels * 1e6 * 1.5)))
     height = int(round(args.megapixels * 1e6 / width))

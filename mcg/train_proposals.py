@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcg.pipeline import preset_key
+from mcg.pipeline import EDGE_PRESETS, preset_key
 from mcg.proposals import DEFAULT_N_CANDIDATES, PROPOSAL_EDGES, candidate_trees
 
 __all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
@@ -402,7 +402,7 @@ def main(argv=None) -> int:
     ev.add_argument("--gamma", type=float, default=None,
                     help="decay exponent for --rerank decay (default 2)")
     for command in (ca, tr, ev):
-        command.add_argument("--edges", choices=("fast", "accurate"), default=PROPOSAL_EDGES,
+        command.add_argument("--edges", choices=tuple(EDGE_PRESETS), default=PROPOSAL_EDGES,
                              help="edge preset of the hierarchies (default fast); accurate uses "
                              "cache folders, model files and records named <mode>_accurate")
     args = parser.parse_args(argv)
