@@ -1,12 +1,12 @@
 """Running one job over many images: input checks, progress, per-image failures."""
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
-
-from mcg.io import read_image
 
 
 #: File name endings taken from a folder given as input (case-insensitive).
@@ -61,11 +61,53 @@ def check_image_paths(images: list[str]) -> list[Path]:
     return paths
 
 
-def run_over_images(paths: list[Path], process: Callable[[Path, object], str], label: str) -> int:
+def _worker_count(text: str) -> int:
+    """argparse type of ``--workers``: a whole number of at least 1."""
+    import argparse
+
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return count
+
+
+def add_workers_argument(parser) -> None:
+    """Add the ``--workers N`` option of the batch sub-commands to an argparse parser."""
+    parser.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                        help="images processed at the same time, each in its own process "
+                        "(default 1); outputs are the same as with 1, memory grows with N")
+
+
+def _run_one(process: Callable, path: Path) -> tuple:
+    """Read one image and apply ``process``; input errors are returned, not raised.
+
+    Returns ``(description, extra, error_message, seconds)``: ``extra`` is the second item
+    when ``process`` returned a ``(description, extra)`` pair, else None; ``error_message``
+    is None on success.
+    """
+    from mcg.io import read_image
+
+    start = time.perf_counter()
+    try:
+        outcome = process(path, read_image(path))
+    except (ValueError, OSError) as error:
+        return None, None, str(error), time.perf_counter() - start
+    description, extra = outcome if isinstance(outcome, tuple) else (outcome, None)
+    return description, extra, None, time.perf_counter() - start
+
+
+def run_over_images(paths: list[Path], process: Callable, label: str, workers: int = 1,
+                    collect: Callable | None = None) -> int:
     """Apply ``process(path, rgb_image)`` to every image, printing progress.
 
     A failing image (unreadable file, rejected content) is reported by name and the others
-    still run; the return code says whether any failed.
+    still run; the return code says whether any failed. Each image's progress line is printed
+    when it is done (with several workers, in the order they finish); ``collect`` is called
+    in input order once every image is done, so what it gathers does not depend on
+    ``workers``.
 
     Parameters
     ----------
@@ -73,28 +115,61 @@ def run_over_images(paths: list[Path], process: Callable[[Path, object], str], l
         Checked input images (see :func:`check_image_paths`).
     process : callable
         Called with the path and the (H, W, 3) uint8 RGB image; returns a short description
-        of what it wrote.
+        of what it wrote, or a ``(description, extra)`` pair whose ``extra`` is handed to
+        ``collect``. With ``workers > 1`` it runs in other processes, so it must be picklable
+        (a module-level function, or a ``functools.partial`` of one).
     label : str
         Name of the job for the messages.
+    workers : int
+        Number of images processed at the same time, each in its own (spawned) process.
+    collect : callable, optional
+        Called in this process as ``collect(path, extra)`` for each image whose ``process``
+        returned an ``extra``.
 
     Returns
     -------
     int
         0 when every image succeeded, 1 otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` is less than 1.
     """
-    failures = []
-    for index, path in enumerate(paths, 1):
-        start = time.perf_counter()
-        try:
-            image = read_image(path)
-            written = process(path, image)
-        except (ValueError, OSError) as error:
-            failures.append(path)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers must be a whole number of at least 1, got {workers!r}")
+    failures, extras = [], []
+
+    def report(index: int, path: Path, outcome: tuple) -> None:
+        description, extra, error, seconds = outcome
+        if error is not None:
+            failures.append((index, path))
             print(f"[{index}/{len(paths)}] {path}: FAILED: {error}", file=sys.stderr)
-            continue
-        print(f"[{index}/{len(paths)}] {path} -> {written} ({time.perf_counter() - start:.2f} s)")
+            return
+        if extra is not None:
+            extras.append((index, path, extra))
+        print(f"[{index}/{len(paths)}] {path} -> {description} ({seconds:.2f} s)", flush=True)
+
+    if min(workers, len(paths)) <= 1:
+        for index, path in enumerate(paths, 1):
+            report(index, path, _run_one(process, path))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=context) as pool:
+            try:
+                futures = {pool.submit(_run_one, process, path): (index, path)
+                           for index, path in enumerate(paths, 1)}
+                for future in as_completed(futures):
+                    report(*futures[future], future.result())
+            except BaseException:  # interrupted, or a bug: do not wait for the other images
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    if collect is not None:
+        for _, path, extra in sorted(extras, key=lambda item: item[0]):
+            collect(path, extra)
     if failures:
-        print(f"{label}: {len(failures)} of {len(paths)} image(s) failed: "
-              + ", ".join(str(p) for p in failures), file=sys.stderr)
+        failed = [str(path) for _, path in sorted(failures, key=lambda item: item[0])]
+        print(f"{label}: {len(failed)} of {len(paths)} image(s) failed: " + ", ".join(failed),
+              file=sys.stderr)
         return 1
     return 0

@@ -1,4 +1,6 @@
 """Input lists of the command line: files, folders of images, and the errors a user sees."""
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -61,3 +63,71 @@ def test_edges_command_on_a_folder_writes_one_map_per_image(tmp_path):
     empty.mkdir()
     assert main(["edges", str(empty), "-o", str(tmp_path / "out2")]) == 2
     assert not (tmp_path / "out2").exists()
+
+
+def _labelled_job(path, image):
+    """A picklable job: a description and an 'extra' that depends on the image."""
+    if path.stem == "a":
+        time.sleep(0.5)  # with two workers, the first image finishes after the second
+    if image.mean() > 250:
+        raise ValueError("too bright to process")
+    return f"{path.stem} done", (path.stem, int(image.sum()))
+
+
+def _image_folder(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, value in (("a.png", 40), ("b.png", 90), ("c.png", 160), ("d.png", 210)):
+        _write_image(folder / name, value)
+    cv2.imwrite(str(folder / "e_white.png"), np.full((8, 8, 3), 255, np.uint8))
+    (folder / "f_broken.jpg").write_text("not a jpeg")
+    return folder
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_over_images_reports_every_image_and_collects_in_input_order(tmp_path, capsys, workers):
+    from mcg.batch import run_over_images
+
+    paths = check_image_paths([str(_image_folder(tmp_path))])
+    collected = []
+    status = run_over_images(paths, _labelled_job, "job", workers=workers,
+                             collect=lambda path, extra: collected.append((path.name, extra)))
+    assert status == 1
+    sums = {p.name: int(cv2.imread(str(p)).sum()) for p in paths[:4]}
+    assert collected == [(name, (name[0], sums[name])) for name in ("a.png", "b.png", "c.png", "d.png")]
+    out, err = capsys.readouterr()
+    progress = sorted(line.split(" -> ")[0] for line in out.splitlines())
+    assert progress == [f"[{i}/6] {p}" for i, p in enumerate(paths[:4], 1)]
+    assert "[5/6]" in err and "e_white.png: FAILED: too bright to process" in err
+    assert "[6/6]" in err and "f_broken.jpg: FAILED: cannot read image" in err
+    assert "job: 2 of 6 image(s) failed" in err
+
+
+def test_edges_command_with_two_workers_writes_what_one_writes(tmp_path, capsys):
+    folder = _image_folder(tmp_path)
+    assert main(["edges", str(folder), "-o", str(tmp_path / "one"), "--npy"]) == 1
+    assert main(["edges", str(folder), "-o", str(tmp_path / "two"), "--npy", "--workers", "2"]) == 1
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert len(names) == 10  # 5 readable images, .png and .npy each
+    for name in names:
+        if name.endswith(".npy"):
+            np.testing.assert_array_equal(np.load(tmp_path / "one" / name),
+                                          np.load(tmp_path / "two" / name))
+    assert np.load(tmp_path / "two" / "a.npy").max() > 0.2  # the square's rim
+    err = capsys.readouterr().err
+    assert err.count("f_broken.jpg: FAILED") == 2
+
+
+def test_workers_must_be_at_least_one(tmp_path, capsys):
+    from mcg.batch import run_over_images
+
+    _write_image(tmp_path / "x.png")
+    for command in ("edges", "ucm", "proposals"):
+        with pytest.raises(SystemExit) as stop:
+            main([command, str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--workers", "0"])
+        assert stop.value.code == 2
+        assert "--workers: must be a whole number of at least 1, not '0'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        run_over_images([tmp_path / "x.png"], _labelled_job, "job", workers=0)

@@ -1,7 +1,10 @@
 """``mcg edges``: structured-forest edge maps of images, one 8-bit PNG per image."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+from mcg.batch import add_workers_argument
 
 
 def register(subparsers) -> None:
@@ -23,31 +26,38 @@ def register(subparsers) -> None:
     parser.add_argument("--npy", action="store_true",
                         help="also write the float32 edge map as <stem>.npy")
     parser.add_argument("--model", default=None, help="edge model .npz (default: the shipped one)")
+    add_workers_argument(parser)
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    """Detect edges in every image of ``args.images`` (model loaded once)."""
+def write_edges(path: Path, image, *, out_dir: Path, model: str | None, multiscale: bool,
+                sharpen: int, nms: bool, npy: bool) -> str:
+    """Detect the edges of one image and write ``<stem>.png`` (and ``<stem>.npy``)."""
     import cv2
     import numpy as np
 
-    from contours.detect import detect_edges, load_model
+    from contours.detect import detect_edges
+
+    edges, _ = detect_edges(image, model, multiscale=multiscale, sharpen=sharpen, nms=nms)
+    target = out_dir / f"{path.stem}.png"
+    png = np.clip(np.round(edges * 255.0), 0, 255).astype(np.uint8)
+    if not cv2.imwrite(str(target), png):
+        raise OSError(f"cannot write {target}")
+    if npy:
+        np.save(out_dir / f"{path.stem}.npy", edges)
+    return str(target)
+
+
+def run(args) -> int:
+    """Detect edges in every image of ``args.images`` (model loaded once per process)."""
+    from contours.detect import load_model
     from mcg.batch import check_image_paths, run_over_images
 
     paths = check_image_paths(args.images)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_model(args.model)
-
-    def process(path, image):
-        edges, _ = detect_edges(image, model, multiscale=args.multiscale,
-                                sharpen=args.sharpen, nms=not args.no_nms)
-        target = out_dir / f"{path.stem}.png"
-        png = np.clip(np.round(edges * 255.0), 0, 255).astype(np.uint8)
-        if not cv2.imwrite(str(target), png):
-            raise OSError(f"cannot write {target}")
-        if args.npy:
-            np.save(out_dir / f"{path.stem}.npy", edges)
-        return str(target)
-
-    return run_over_images(paths, process, "mcg edges")
+    load_model(args.model)  # a bad model file is refused before any image
+    process = functools.partial(write_edges, out_dir=out_dir, model=args.model,
+                                multiscale=args.multiscale, sharpen=args.sharpen,
+                                nms=not args.no_nms, npy=args.npy)
+    return run_over_images(paths, process, "mcg edges", workers=args.workers)

@@ -1,7 +1,10 @@
 """``mcg ucm``: hierarchical segmentations (ultrametric contour maps) of images."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+from mcg.batch import add_workers_argument
 
 FORMATS = ("bsds", "npz", "png")
 
@@ -31,6 +34,7 @@ def register(subparsers) -> None:
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
     parser.add_argument("--edge-model", default=None,
                         help="structured edge forest .npz (default: the shipped model)")
+    add_workers_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -55,19 +59,23 @@ def write_hierarchy(tree, out_dir: Path, stem: str, fmt: str) -> Path:
     return path
 
 
+def compute_hierarchy(path: Path, image, *, out_dir: Path, fmt: str, **ucm_options) -> str:
+    """Compute one image's hierarchy with :func:`mcg.pipeline.im2ucm` and write it."""
+    from mcg.pipeline import im2ucm
+
+    return str(write_hierarchy(im2ucm(image, **ucm_options), out_dir, path.stem, fmt))
+
+
 def run(args) -> int:
-    """Compute and write the hierarchy of every image (models load and compile once)."""
+    """Compute and write the hierarchy of every image (models load and compile once per process)."""
     from mcg.batch import check_image_paths, run_over_images
-    from mcg.pipeline import MCG_MAX_PIXELS, im2ucm
+    from mcg.pipeline import MCG_MAX_PIXELS
 
     paths = check_image_paths(args.images)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     max_pixels = MCG_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-
-    def process(path, image):
-        tree = im2ucm(image, mode=args.mode, solver=args.solver, edges=args.edges,
-                      edge_model=args.edge_model, max_pixels=max_pixels)
-        return str(write_hierarchy(tree, out_dir, path.stem, args.format))
-
-    return run_over_images(paths, process, "mcg ucm")
+    process = functools.partial(compute_hierarchy, out_dir=out_dir, fmt=args.format,
+                                mode=args.mode, solver=args.solver, edges=args.edges,
+                                edge_model=args.edge_model, max_pixels=max_pixels)
+    return run_over_images(paths, process, "mcg ucm", workers=args.workers)
