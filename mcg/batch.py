@@ -61,22 +61,11 @@ def check_image_paths(images: list[str]) -> list[Path]:
     return paths
 
 
-def _worker_count(text: str) -> int:
-    """argparse type of ``--workers``: a whole number of at least 1."""
-    import argparse
-
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return count
-
-
 def add_workers_argument(parser) -> None:
     """Add the ``--workers N`` option of the batch sub-commands to an argparse parser."""
-    parser.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+    from mcg.cli import positive_int
+
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="images processed at the same time, each in its own process "
                         "(default 1); outputs are the same as with 1, memory grows with N")
 

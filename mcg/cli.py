@@ -14,6 +14,32 @@ class CommandError(Exception):
     """An error caused by the user's input, reported as one line without a traceback."""
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type`` for options that take a whole number of at least 1.
+
+    Parameters
+    ----------
+    text : str
+        The option's value as typed.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is not an integer of at least 1 (argparse reports it and exits with 2).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every discovered sub-command.
 

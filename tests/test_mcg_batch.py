@@ -127,7 +127,7 @@ def test_workers_must_be_at_least_one(tmp_path, capsys):
         with pytest.raises(SystemExit) as stop:
             main([command, str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--workers", "0"])
         assert stop.value.code == 2
-        assert "--workers: must be a whole number of at least 1, not '0'" in capsys.readouterr().err
+        assert "--workers: must be a positive integer, got '0'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     with pytest.raises(ValueError, match="at least 1, got 0"):
         run_over_images([tmp_path / "x.png"], _labelled_job, "job", workers=0)

@@ -1,6 +1,8 @@
 """``mcg bench``: the BSDS500 boundary/region benchmark and the proposal benchmark."""
 from __future__ import annotations
 
+from mcg.cli import positive_int
+
 
 def _register_bsds(bench_subparsers) -> None:
     parser = bench_subparsers.add_parser(
@@ -22,21 +24,9 @@ def _register_bsds(bench_subparsers) -> None:
                         "(over images) of the differences RESULTS - OTHER_RESULTS: boundary "
                         "ODS/OIS/AP and, for hierarchies or segmentations, Covering ODS/OIS "
                         "(also saved as OUT/compare_<name of OTHER_RESULTS>.txt)")
-    parser.add_argument("--resamples", type=_positive_int, default=1000,
+    parser.add_argument("--resamples", type=positive_int, default=1000,
                         help="bootstrap resamples of --compare (default 1000)")
     parser.set_defaults(func=_run_bsds)
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def _run_bsds(args) -> int:
