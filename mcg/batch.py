@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -75,10 +76,13 @@ def _run_one(process: Callable, path: Path) -> tuple:
 
     Returns ``(description, extra, error_message, seconds)``: ``extra`` is the second item
     when ``process`` returned a ``(description, extra)`` pair, else None; ``error_message``
-    is None on success.
+    is None on success. ``description`` and ``error_message`` are both None for an image
+    skipped because the run was interrupted.
     """
     from mcg.io import read_image
 
+    if _STOP_EVENT is not None and _STOP_EVENT.is_set():
+        return None, None, None, 0.0  # interrupted before this image started
     start = time.perf_counter()
     try:
         outcome = process(path, read_image(path))
@@ -86,6 +90,57 @@ def _run_one(process: Callable, path: Path) -> tuple:
         return None, None, str(error), time.perf_counter() - start
     description, extra = outcome if isinstance(outcome, tuple) else (outcome, None)
     return description, extra, None, time.perf_counter() - start
+
+
+#: In a worker process: the parent's "stop" event (set on Ctrl-C), else None.
+_STOP_EVENT = None
+
+
+def _init_worker(stop_event) -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle; it sets ``stop_event``."""
+    global _STOP_EVENT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STOP_EVENT = stop_event
+
+
+def _run_in_workers(paths: list[Path], process: Callable, workers: int, report: Callable,
+                    label: str) -> None:
+    """:func:`run_over_images` with ``workers`` spawned processes; reports as images finish.
+
+    On Ctrl-C the images not started are dropped, those in progress are finished and
+    reported (so no file is left half-written or unreported), then KeyboardInterrupt is
+    raised again; a second Ctrl-C stops waiting for them to be reported.
+    """
+    context = multiprocessing.get_context("spawn")
+    stop_event = context.Event()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_init_worker, initargs=(stop_event,)) as pool:
+        futures = {pool.submit(_run_one, process, path): (index, path)
+                   for index, path in enumerate(paths, 1)}
+        unreported = set(futures)
+
+        def report_as_completed(pending) -> None:
+            for future in as_completed(pending):
+                report(*futures[future], future.result())
+                unreported.discard(future)
+
+        try:
+            report_as_completed(futures)
+        except KeyboardInterrupt:
+            stop_event.set()  # images already queued to a worker are skipped
+            for future in unreported:
+                future.cancel()
+            started = [f for f in unreported if not f.cancelled()]
+            print(f"{label}: interrupted; finishing the image(s) in progress "
+                  "(Ctrl-C again to stop waiting)", file=sys.stderr)
+            try:
+                report_as_completed(started)
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        except BaseException:  # a bug in ``process``: do not run the other images
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def run_over_images(paths: list[Path], process: Callable, label: str, workers: int = 1,
@@ -131,6 +186,8 @@ def run_over_images(paths: list[Path], process: Callable, label: str, workers: i
 
     def report(index: int, path: Path, outcome: tuple) -> None:
         description, extra, error, seconds = outcome
+        if description is None and error is None:
+            return  # skipped: the run was interrupted before this image
         if error is not None:
             failures.append((index, path))
             print(f"[{index}/{len(paths)}] {path}: FAILED: {error}", file=sys.stderr)
@@ -143,16 +200,7 @@ def run_over_images(paths: list[Path], process: Callable, label: str, workers: i
         for index, path in enumerate(paths, 1):
             report(index, path, _run_one(process, path))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=context) as pool:
-            try:
-                futures = {pool.submit(_run_one, process, path): (index, path)
-                           for index, path in enumerate(paths, 1)}
-                for future in as_completed(futures):
-                    report(*futures[future], future.result())
-            except BaseException:  # interrupted, or a bug: do not wait for the other images
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        _run_in_workers(paths, process, min(workers, len(paths)), report, label)
     if collect is not None:
         for _, path, extra in sorted(extras, key=lambda item: item[0]):
             collect(path, extra)

@@ -131,3 +131,49 @@ def test_workers_must_be_at_least_one(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     with pytest.raises(ValueError, match="at least 1, got 0"):
         run_over_images([tmp_path / "x.png"], _labelled_job, "job", workers=0)
+
+
+_INTERRUPT_SCRIPT = '''
+import os, signal, sys, time
+from pathlib import Path
+from mcg.batch import run_over_images
+
+def job(path, image):
+    time.sleep(0.2)
+    Path(str(path) + ".done").write_text("x")
+    if path.stem == "c":  # Ctrl-C as a user would press it, while other images are running
+        os.kill(os.getppid(), signal.SIGINT)
+    return path.stem
+
+if __name__ == "__main__":
+    paths = sorted(Path(sys.argv[1]).glob("*.png"))
+    try:
+        run_over_images(paths, job, "job", workers=2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)
+'''
+
+
+def test_interrupt_finishes_and_reports_the_images_in_progress_then_stops(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = [chr(ord("a") + i) for i in range(12)]
+    for name in names:
+        _write_image(folder / f"{name}.png")
+    script = tmp_path / "interrupt.py"
+    script.write_text(_INTERRUPT_SCRIPT)
+    run = subprocess.run([sys.executable, str(script), str(folder)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 130, run.stderr
+    assert "job: interrupted; finishing the image(s) in progress" in run.stderr
+    done = sorted(p.name.split(".")[0] for p in folder.glob("*.done"))
+    reported = sorted(line.split(" -> ")[1].split(" ")[0] for line in run.stdout.splitlines())
+    assert "c" in done and done == reported  # every image processed is reported
+    # when "c" interrupts, a and b are done, c and d running and 3 more already queued to the
+    # workers: those are skipped (at most one may slip in before the parent sees Ctrl-C), and
+    # the rest are never handed out
+    assert len(done) <= 5 + 1 < len(names)
