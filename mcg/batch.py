@@ -62,10 +62,17 @@ def check_image_paths(images: list[str]) -> list[Path]:
     return paths
 
 
-def add_workers_argument(parser) -> None:
-    """Add the ``--workers N`` option of the batch sub-commands to an argparse parser."""
+def add_batch_arguments(parser) -> None:
+    """Add the arguments every batch sub-command shares to an argparse parser.
+
+    ``IMAGE...`` (files or folders, see :func:`check_image_paths`), ``-o/--out`` (output
+    folder) and ``--workers N`` (see :func:`run_over_images`).
+    """
     from mcg.cli import positive_int
 
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="input image files, or folders of them (their image files, sorted)")
+    parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="images processed at the same time, each in its own process "
                         "(default 1); outputs are the same as with 1, memory grows with N")

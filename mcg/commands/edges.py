@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from mcg.batch import add_workers_argument
+from mcg.batch import add_batch_arguments
 
 
 def register(subparsers) -> None:
@@ -15,9 +15,7 @@ def register(subparsers) -> None:
         description="Detect edges with the shipped structured edge forest and write one 8-bit "
         "PNG edge map per image, named <image stem>.png, into the output folder.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="input image files, or folders of them (their image files, sorted)")
-    parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
+    add_batch_arguments(parser)
     parser.add_argument("--multiscale", action="store_true",
                         help="average the edge maps of scales 0.5, 1 and 2")
     parser.add_argument("--sharpen", type=int, default=2, choices=(0, 1, 2),
@@ -26,7 +24,6 @@ def register(subparsers) -> None:
     parser.add_argument("--npy", action="store_true",
                         help="also write the float32 edge map as <stem>.npy")
     parser.add_argument("--model", default=None, help="edge model .npz (default: the shipped one)")
-    add_workers_argument(parser)
     parser.set_defaults(func=run)
 
 

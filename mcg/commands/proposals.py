@@ -5,7 +5,7 @@ import functools
 import json
 from pathlib import Path
 
-from mcg.batch import add_workers_argument
+from mcg.batch import add_batch_arguments
 
 
 def register(subparsers) -> None:
@@ -17,9 +17,7 @@ def register(subparsers) -> None:
         "format `mcg bench proposals` reads; see eval.proposal_format), and optionally one COCO "
         "results JSON with an RLE mask, bbox and score per proposal.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="input image files, or folders of them (their image files, sorted)")
-    parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
+    add_batch_arguments(parser)
     parser.add_argument("--mode", choices=("mcg", "scg"), default="mcg",
                         help="mcg: multiscale (default); scg: single scale, faster")
     parser.add_argument("--max", type=int, default=None, dest="max_proposals",
@@ -34,7 +32,6 @@ def register(subparsers) -> None:
     parser.add_argument("--edges", choices=("fast", "accurate"), default="fast",
                         help="edge preset of the hierarchies and candidate models: fast (default) "
                         "or accurate (slightly better proposals, 0.5-0.7 s more per COCO image)")
-    add_workers_argument(parser)
     parser.set_defaults(func=run)
 
 

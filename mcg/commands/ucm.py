@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from mcg.batch import add_workers_argument
+from mcg.batch import add_batch_arguments
 
 FORMATS = ("bsds", "npz", "png")
 
@@ -19,9 +19,7 @@ def register(subparsers) -> None:
         "BSDS benchmark); npz = <stem>.npz merge tree (grouping.hierarchy.MergeTree.load); "
         "png = <stem>.png, the HxW UCM scaled to 8 bits.",
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="input image files, or folders of them (their image files, sorted)")
-    parser.add_argument("-o", "--out", required=True, help="output folder (created if needed)")
+    add_batch_arguments(parser)
     parser.add_argument("--mode", choices=("scg", "mcg"), default="scg",
                         help="scg: single scale (fast); mcg: multiscale (default scg)")
     parser.add_argument("--format", choices=FORMATS, default="bsds", help="output format (default bsds)")
@@ -34,7 +32,6 @@ def register(subparsers) -> None:
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
     parser.add_argument("--edge-model", default=None,
                         help="structured edge forest .npz (default: the shipped model)")
-    add_workers_argument(parser)
     parser.set_defaults(func=run)
 
 
