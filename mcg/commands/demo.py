@@ -34,6 +34,9 @@ def run(args) -> int:
         stem, image = Path(args.image).stem, read_image(args.image)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"{stem}: computing the {args.mode} hierarchy and proposals (the first run after an "
+          "install also compiles the Numba kernels, about a minute; later runs take seconds)",
+          flush=True)
     start = time.perf_counter()
     proposals, details = im2mcg(image, mode=args.mode, return_details=True)
     elapsed = time.perf_counter() - start
