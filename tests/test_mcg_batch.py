@@ -146,6 +146,8 @@ def job(path, image):
     return path.stem
 
 if __name__ == "__main__":
+    # a test runner started in the background may have left SIGINT ignored: restore Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     paths = sorted(Path(sys.argv[1]).glob("*.png"))
     try:
         run_over_images(paths, job, "job", workers=2)
