@@ -1,0 +1,75 @@
+"""Wall time of a batch command with one and with several worker processes, and whether the
+files they write are the same.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_batch.py --mode mcg --workers 2
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_batch.py --mode scg --images 20 --workers 2 4
+
+Runs ``mcg ucm FOLDER -o DIR --mode MODE --workers N`` (the installed command line, in a
+subprocess, all images of the folder or the first ``--images``) once per worker count, one
+worker first, then compares every ``ucm2`` with the one-worker run. Prints the wall time of each
+run and the number of identical files. The Numba cache should be warm (run any command once).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_FOLDER = REPO.parent / "shared" / "data" / "bsds500" / "images" / "val"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=("scg", "mcg"), default="mcg")
+    parser.add_argument("--folder", default=str(DEFAULT_FOLDER), help="folder of .jpg images")
+    parser.add_argument("--images", type=int, default=0, help="first N images only (0: all)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2],
+                        help="worker counts to compare with one worker")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import scipy.io
+
+    paths = sorted(Path(args.folder).glob("*.jpg"))
+    if args.images:
+        paths = paths[: args.images]
+    if not paths:
+        print(f"no .jpg images in {args.folder}", file=sys.stderr)
+        return 2
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    try:
+        with tempfile.TemporaryDirectory() as inputs:
+            for path in paths:  # links, so that --images selects a subset of the folder
+                os.symlink(path.resolve(), Path(inputs) / path.name)
+            out = {}
+            for workers in [1] + [w for w in args.workers if w != 1]:
+                out[workers] = scratch / f"workers_{workers}"
+                command = [sys.executable, "-m", "mcg.cli", "ucm", inputs, "-o", str(out[workers]),
+                           "--mode", args.mode, "--workers", str(workers)]
+                start = time.perf_counter()
+                subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+                print(f"{args.mode}, {len(paths)} images, {workers} worker(s): "
+                      f"{time.perf_counter() - start:.1f} s wall", flush=True)
+        for workers, folder in out.items():
+            if workers == 1:
+                continue
+            same = sum(np.array_equal(scipy.io.loadmat(folder / f"{p.stem}.mat")["ucm2"],
+                                      scipy.io.loadmat(out[1] / f"{p.stem}.mat")["ucm2"])
+                       for p in paths)
+            print(f"{workers} workers: {same} of {len(paths)} ucm2 identical to one worker's")
+    finally:
+        shutil.rmtree(scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
