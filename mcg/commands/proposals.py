@@ -63,12 +63,12 @@ def coco_image_ids(paths: list[Path], coco_gt: str | None) -> dict[Path, int]:
     return {p: int(p.stem) for p in paths}
 
 
-def compute_proposals(path: Path, image, *, out_dir: Path, coco_image_id: dict | None,
+def compute_proposals(path: Path, image, *, out_dir: Path, coco: bool,
                       **mcg_options) -> tuple[str, list | None]:
     """Compute one image's proposals with :func:`mcg.proposals.im2mcg` and write its .npz.
 
-    Returns the description of the file written and, when ``coco_image_id`` maps the path
-    to a COCO image id, the image's COCO results (else None).
+    Returns the description of the file written and, when ``coco`` is true, the image's COCO
+    results with ``image_id`` 0 (the caller sets the real id), else None.
     """
     from eval.proposal_format import save_proposals
     from mcg.proposals import im2mcg, proposals_to_coco
@@ -76,8 +76,8 @@ def compute_proposals(path: Path, image, *, out_dir: Path, coco_image_id: dict |
     proposals = im2mcg(image, **mcg_options)
     target = out_dir / f"{path.stem}.npz"
     save_proposals(target, proposals)
-    coco = proposals_to_coco(proposals, coco_image_id[path]) if coco_image_id else None
-    return f"{target} ({proposals.n_proposals} proposals)", coco
+    results = proposals_to_coco(proposals, 0) if coco else None
+    return f"{target} ({proposals.n_proposals} proposals)", results
 
 
 def run(args) -> int:
@@ -93,11 +93,17 @@ def run(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     max_pixels = MCG_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     coco_results: list[dict] = []
-    process = functools.partial(compute_proposals, out_dir=out_dir, coco_image_id=image_ids,
+    process = functools.partial(compute_proposals, out_dir=out_dir, coco=bool(args.coco_json),
                                 mode=args.mode, n_proposals=args.max_proposals,
                                 edges=args.edges, max_pixels=max_pixels)
+
+    def collect(path: Path, results: list) -> None:
+        for result in results:
+            result["image_id"] = image_ids[path]
+        coco_results.extend(results)
+
     status = run_over_images(paths, process, "mcg proposals", workers=args.workers,
-                             collect=lambda path, coco: coco_results.extend(coco))
+                             collect=collect)
     if args.coco_json:
         coco_path = Path(args.coco_json)
         coco_path.parent.mkdir(parents=True, exist_ok=True)
