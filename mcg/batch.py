@@ -78,6 +78,17 @@ def add_batch_arguments(parser) -> None:
                         "(default 1); outputs are the same as with 1, memory grows with N")
 
 
+#: In a worker process: the parent's "stop" event (set on Ctrl-C), else None.
+_STOP_EVENT = None
+
+
+def _init_worker(stop_event) -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle; it sets ``stop_event``."""
+    global _STOP_EVENT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STOP_EVENT = stop_event
+
+
 def _run_one(process: Callable, path: Path) -> tuple:
     """Read one image and apply ``process``; input errors are returned, not raised.
 
@@ -97,17 +108,6 @@ def _run_one(process: Callable, path: Path) -> tuple:
         return None, None, str(error), time.perf_counter() - start
     description, extra = outcome if isinstance(outcome, tuple) else (outcome, None)
     return description, extra, None, time.perf_counter() - start
-
-
-#: In a worker process: the parent's "stop" event (set on Ctrl-C), else None.
-_STOP_EVENT = None
-
-
-def _init_worker(stop_event) -> None:
-    """Worker initializer: Ctrl-C is the parent's to handle; it sets ``stop_event``."""
-    global _STOP_EVENT
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _STOP_EVENT = stop_event
 
 
 def _run_in_workers(paths: list[Path], process: Callable, workers: int, report: Callable,
