@@ -34,16 +34,16 @@ import sys
 import time
 from pathlib import Path
 
+from common import BSDS_VAL_IMAGES, jpg_images  # noqa: E402 (this folder, first on sys.path)
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = REPO.parent / "shared" / "data" / "bsds500" / "images" / "val"
 VARIANTS = ("mcg", "no_alignment", "next_finer", "resized_contours", "scg")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", default=str(DEFAULT_IMAGES), help="folder of .jpg images")
+    parser.add_argument("--images", default=str(BSDS_VAL_IMAGES), help="folder of .jpg images")
     parser.add_argument("--out", required=True, help="output folder (one sub-folder per variant)")
     parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
     parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
@@ -59,12 +59,7 @@ def main(argv=None) -> int:
     from mcg.io import read_image
     from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, preset_key, tree_from_contours
 
-    paths = sorted(Path(args.images).glob("*.jpg"))
-    if args.limit:
-        paths = paths[: args.limit]
-    if not paths:
-        print(f"no .jpg images in {args.images}", file=sys.stderr)
-        return 2
+    paths = jpg_images(args.images, args.limit)
     # The shipped calibration: MCG's for the multiscale variants, SCG's for the single scale.
     mcg_cal = load_calibration(preset_key("mcg", args.edges))
     scg_cal = load_calibration(preset_key("scg", args.edges))

@@ -22,14 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FOLDER = REPO.parent / "shared" / "data" / "bsds500" / "images" / "val"
+from common import BSDS_VAL_IMAGES, jpg_images  # noqa: E402 (this folder, first on sys.path)
+
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=("scg", "mcg"), default="mcg")
-    parser.add_argument("--folder", default=str(DEFAULT_FOLDER), help="folder of .jpg images")
+    parser.add_argument("--folder", default=str(BSDS_VAL_IMAGES), help="folder of .jpg images")
     parser.add_argument("--images", type=int, default=0, help="first N images only (0: all)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2],
                         help="worker counts to compare with one worker")
@@ -38,12 +38,7 @@ def main(argv=None) -> int:
     import numpy as np
     import scipy.io
 
-    paths = sorted(Path(args.folder).glob("*.jpg"))
-    if args.images:
-        paths = paths[: args.images]
-    if not paths:
-        print(f"no .jpg images in {args.folder}", file=sys.stderr)
-        return 2
+    paths = jpg_images(args.folder, args.images)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     scratch = Path(tempfile.mkdtemp(prefix="bench_batch_"))
     try:

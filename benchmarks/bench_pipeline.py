@@ -19,19 +19,18 @@ import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FOLDER = REPO.parent / "shared" / "data" / "bsds500" / "images" / "val"
+from common import BSDS_VAL_IMAGES, jpg_images  # noqa: E402 (this folder, first on sys.path)
+
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=("scg", "mcg"), default="scg")
-    parser.add_argument("--folder", default=str(DEFAULT_FOLDER), help="folder of .jpg images")
+    parser.add_argument("--folder", default=str(BSDS_VAL_IMAGES), help="folder of .jpg images")
     parser.add_argument("--images", type=int, default=10, help="number of images (sorted names)")
     parser.add_argument("--proposals", action="store_true", help="time im2mcg (with candidates)")
     parser.add_argument("--edges", choices=("accurate", "fast"), default=None,
@@ -45,10 +44,7 @@ def main(argv=None) -> int:
     from mcg.pipeline import im2ucm
     from mcg.proposals import im2mcg
 
-    paths = sorted(Path(args.folder).glob("*.jpg"))[: args.images]
-    if not paths:
-        print(f"no .jpg images in {args.folder}", file=sys.stderr)
-        return 2
+    paths = jpg_images(args.folder, args.images)
     warnings.simplefilter("ignore", UserWarning)
 
     def run(image):
