@@ -6,8 +6,8 @@ Usage::
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_batch.py --mode mcg --workers 2
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_batch.py --mode scg --images 20 --workers 2 4
 
-Runs ``mcg ucm FOLDER -o DIR --mode MODE --workers N`` (the installed command line, in a
-subprocess, all images of the folder or the first ``--images``) once per worker count, one
+Runs ``mcg ucm IMAGE... -o DIR --mode MODE --workers N`` (the command line, in a subprocess,
+on all images of the folder or the first ``--images``) once per worker count, one
 worker first, then compares every ``ucm2`` with the one-worker run. Prints the wall time of each
 run and the number of identical files. The Numba cache should be warm (run any command once).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,20 +39,16 @@ def main(argv=None) -> int:
 
     paths = jpg_images(args.folder, args.images)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
-    scratch = Path(tempfile.mkdtemp(prefix="bench_batch_"))
-    try:
-        with tempfile.TemporaryDirectory() as inputs:
-            for path in paths:  # links, so that --images selects a subset of the folder
-                os.symlink(path.resolve(), Path(inputs) / path.name)
-            out = {}
-            for workers in [1] + [w for w in args.workers if w != 1]:
-                out[workers] = scratch / f"workers_{workers}"
-                command = [sys.executable, "-m", "mcg.cli", "ucm", inputs, "-o", str(out[workers]),
-                           "--mode", args.mode, "--workers", str(workers)]
-                start = time.perf_counter()
-                subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-                print(f"{args.mode}, {len(paths)} images, {workers} worker(s): "
-                      f"{time.perf_counter() - start:.1f} s wall", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench_batch_") as scratch:
+        out = {}
+        for workers in [1] + [w for w in args.workers if w != 1]:
+            out[workers] = Path(scratch) / f"workers_{workers}"
+            command = [sys.executable, "-m", "mcg.cli", "ucm", *map(str, paths),
+                       "-o", str(out[workers]), "--mode", args.mode, "--workers", str(workers)]
+            start = time.perf_counter()
+            subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+            print(f"{args.mode}, {len(paths)} images, {workers} worker(s): "
+                  f"{time.perf_counter() - start:.1f} s wall", flush=True)
         for workers, folder in out.items():
             if workers == 1:
                 continue
@@ -61,8 +56,6 @@ def main(argv=None) -> int:
                                       scipy.io.loadmat(out[1] / f"{p.stem}.mat")["ucm2"])
                        for p in paths)
             print(f"{workers} workers: {same} of {len(paths)} ucm2 identical to one worker's")
-    finally:
-        shutil.rmtree(scratch)
     return 0
 
 
