@@ -63,15 +63,13 @@ def test_mcg_beats_scg_on_val(val_summaries):
 @pytest.mark.slow
 def test_single_scale_edges_keep_their_val_figures(tmp_path):
     """Single-scale edges + NMS (sharpening 2), as ``benchmarks/eval_edges_bsds.py``."""
-    import cv2
-
     from contours.detect import detect_edges
+    from mcg.io import read_image
 
     images = shared_path("bsds500", "images", "val")
     gt = shared_path("bsds500", "groundTruth", "val")
     for path in sorted(images.glob("*.jpg")):
-        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-        edges, _ = detect_edges(rgb)
+        edges, _ = detect_edges(read_image(path))
         np.save(tmp_path / f"{path.stem}.npy", edges)
     summary = bsds_benchmark(tmp_path, gt, nthresh=99, workers=2, regions=False).to_dict()
     assert summary["n_images"] == 100
