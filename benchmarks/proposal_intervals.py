@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.bsds_compare import resample_weights
 from mcg.cli import positive_int
 
 
@@ -48,9 +49,9 @@ def bootstrap_instance_scores(image_index: np.ndarray, values: np.ndarray, n_ima
     rng = np.random.default_rng(seed)
     per_image_sum = np.bincount(image_index, weights=values, minlength=n_images)
     per_image_count = np.bincount(image_index, minlength=n_images).astype(np.float64)
-    draws = rng.integers(0, n_images, size=(resamples, n_images))
-    multiplicity = np.stack([np.bincount(d, minlength=n_images) for d in draws])
-    means = (multiplicity @ per_image_sum) / np.maximum(multiplicity @ per_image_count, 1.0)
+    multiplicity = resample_weights(rng, n_images, resamples)
+    # every image has at least one instance, so no resample has zero instances
+    means = (multiplicity @ per_image_sum) / (multiplicity @ per_image_count)
     low, high = np.percentile(means, [2.5, 97.5])
     return float(values.mean()), float(low), float(high)
 

@@ -14,6 +14,7 @@ compare_boundaries(counts_a, counts_b, n_resamples=1000, confidence=0.95, seed=0
     -> BsdsComparison  (boundary ODS, OIS, AP)
 compare_regions(counts_a, counts_b, n_resamples=1000, confidence=0.95, seed=0)
     -> BsdsComparison  (Segmentation Covering ODS, OIS)
+resample_weights(rng, n_images, n_sets) -> (n_sets, n_images) multiplicities of the images
 """
 from __future__ import annotations
 
@@ -77,6 +78,29 @@ class BsdsComparison:
                 lines.append(f"  note: {len(ids)} image(s) only in {name} were left out: "
                              f"{', '.join(ids[:10])}" + (" ..." if len(ids) > 10 else ""))
         return "\n".join(lines)
+
+
+def resample_weights(rng: np.random.Generator, n_images: int, n_sets: int) -> np.ndarray:
+    """How many times each image is drawn in bootstrap resamples of the images.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the draws (one ``rng.integers`` call of shape ``(n_sets, n_images)``).
+    n_images : int
+        Images in the set; each resample draws that many, with replacement.
+    n_sets : int
+        Number of resamples.
+
+    Returns
+    -------
+    ndarray, shape (n_sets, n_images), float64
+        Multiplicity of each image in each resample (each row sums to ``n_images``).
+    """
+    draws = rng.integers(0, n_images, size=(n_sets, n_images))
+    weights = np.zeros((n_sets, n_images))
+    np.add.at(weights, (np.repeat(np.arange(n_sets), n_images), draws.ravel()), 1.0)
+    return weights
 
 
 def _max_f_batch(recall: np.ndarray, precision: np.ndarray) -> np.ndarray:
@@ -187,9 +211,7 @@ def _paired_bootstrap(counts_a: Mapping, counts_b: Mapping, names: tuple,
     differences = []
     for start in range(0, int(n_resamples), _BLOCK):
         size = min(_BLOCK, int(n_resamples) - start)
-        draws = rng.integers(0, n, size=(size, n))
-        weights = np.zeros((size, n))
-        np.add.at(weights, (np.repeat(np.arange(size), n), draws.ravel()), 1.0)
+        weights = resample_weights(rng, n, size)
         differences.append(scores(weights, *stacks[0]) - scores(weights, *stacks[1]))
     differences = np.concatenate(differences)
     tail = 100 * (1 - confidence) / 2
