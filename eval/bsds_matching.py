@@ -72,39 +72,52 @@ def _csr_edges(ys, xs, node_other, off_y, off_x, off_cost):
     return indptr, adj, cost
 
 
-@njit(cache=True)
-def _heap_push(hk, hv, size, key, val):
+#: bits of a heap entry holding the column; the (reduced distance, column) pair is packed
+#: as ``distance << _COL_BITS | column`` so that one int64 comparison orders both
+_COL_BITS = 32
+_COL_MASK = (1 << _COL_BITS) - 1
+
+
+@njit(cache=True, inline="always")
+def _heap_push(heap, size, item):
+    """Push ``item`` on the 4-ary min-heap ``heap[:size]``; returns the new size."""
     k = size
-    hk[k] = key; hv[k] = val
     while k > 0:
-        p = (k - 1) >> 1
-        if hk[p] < hk[k] or (hk[p] == hk[k] and hv[p] <= hv[k]):
+        parent = (k - 1) >> 2
+        if heap[parent] <= item:
             break
-        hk[p], hk[k] = hk[k], hk[p]
-        hv[p], hv[k] = hv[k], hv[p]
-        k = p
+        heap[k] = heap[parent]
+        k = parent
+    heap[k] = item
     return size + 1
 
-@njit(cache=True)
-def _heap_pop(hk, hv, size):
-    key = hk[0]; val = hv[0]
+
+@njit(cache=True, inline="always")
+def _heap_pop(heap, size):
+    """Pop the smallest item of the 4-ary min-heap ``heap[:size]``; returns (item, new size)."""
+    top = heap[0]
     size -= 1
-    hk[0] = hk[size]; hv[0] = hv[size]
+    last = heap[size]
     k = 0
     while True:
-        l = 2 * k + 1
-        if l >= size:
+        first = 4 * k + 1
+        if first >= size:
             break
-        m = l
-        r = l + 1
-        if r < size and (hk[r] < hk[l] or (hk[r] == hk[l] and hv[r] < hv[l])):
-            m = r
-        if hk[k] < hk[m] or (hk[k] == hk[m] and hv[k] <= hv[m]):
+        m = first
+        hm = heap[first]
+        stop = min(first + 4, size)
+        for c in range(first + 1, stop):
+            if heap[c] < hm:
+                hm = heap[c]
+                m = c
+        if last <= hm:
             break
-        hk[m], hk[k] = hk[k], hk[m]
-        hv[m], hv[k] = hv[k], hv[m]
+        heap[k] = hm
         k = m
-    return key, val, size
+    if size > 0:
+        heap[k] = last
+    return top, size
+
 
 @njit(cache=True)
 def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
@@ -114,6 +127,10 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
     update), one row at a time. Rows are ``0..ns-1``; row ``i``'s edges are
     ``adj[indptr[i]:indptr[i+1]]`` (columns ``0..nl-1``) with integer costs
     ``cost``; column ``nl + i`` is row ``i``'s private outlier, cost ``ow``.
+    Dijkstra settles columns in increasing (reduced distance, column index) order, which
+    fixes the solution among equal-cost optima. Row ``i0``'s own outlier is free at
+    reduced distance ``ow``, so the search ends by then: entries beyond ``ow`` are never
+    settled and are not queued (which keeps a packed heap entry within 63 bits).
     Returns ``col_of_row`` (ns,) int64: a real column, or ``>= nl`` for the outlier.
     """
     nc = nl + ns
@@ -126,29 +143,45 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
     predc = np.zeros(nc, np.int64)
     touched = np.zeros(nc, np.int64)
     done = np.zeros(nc, np.int64)
-    cap = adj.size + 2 * ns + 16
-    hk = np.empty(cap, np.int64)
-    hv = np.empty(cap, np.int64)
+    heap = np.empty(adj.size + 2 * ns + 16, np.int64)
     scanned = np.empty(nc, np.int64)
     for i0 in range(ns):
+        # Fast path, same result as the search below: Dijkstra first settles the smallest
+        # (reduced cost, column) among the row's own edges and its outlier; when that column
+        # is free the augmenting path is this single edge and no dual value changes.
+        bj = nl + i0
+        bd = ow - v[bj]
+        bc = ow
+        for e in range(indptr[i0], indptr[i0 + 1]):
+            j = adj[e]
+            nd = cost[e] - v[j]
+            if nd < bd or (nd == bd and j < bj):
+                bd = nd; bj = j; bc = cost[e]
+        if row_of_col[bj] == -1:
+            row_of_col[bj] = i0
+            col_of_row[i0] = bj
+            mcost[i0] = bc
+            continue
         it = i0 + 1
         size = 0
         nscan = 0
         for e in range(indptr[i0], indptr[i0 + 1]):
             j = adj[e]
             nd = cost[e] - v[j]
-            if touched[j] != it or nd < dist[j]:
-                touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = cost[e]
-                size = _heap_push(hk, hv, size, nd, j)
+            if nd > ow:
+                continue
+            touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = cost[e]
+            size = _heap_push(heap, size, (nd << _COL_BITS) | j)
         j = nl + i0
         nd = ow - v[j]
-        if touched[j] != it or nd < dist[j]:
-            touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = ow
-            size = _heap_push(hk, hv, size, nd, j)
+        touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = ow
+        size = _heap_push(heap, size, (nd << _COL_BITS) | j)
         end = -1
         mu = 0
         while size > 0:
-            d, j, size = _heap_pop(hk, hv, size)
+            item, size = _heap_pop(heap, size)
+            d = item >> _COL_BITS
+            j = item & _COL_MASK
             if done[j] == it or d > dist[j]:
                 continue
             done[j] = it
@@ -164,15 +197,17 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
                 if done[j2] == it:
                     continue
                 nd = d + cost[e] - v[j2] - ui
+                if nd > ow:
+                    continue
                 if touched[j2] != it or nd < dist[j2]:
                     touched[j2] = it; dist[j2] = nd; pred[j2] = i; predc[j2] = cost[e]
-                    size = _heap_push(hk, hv, size, nd, j2)
+                    size = _heap_push(heap, size, (nd << _COL_BITS) | j2)
             j2 = nl + i
             if done[j2] != it:
                 nd = d + ow - v[j2] - ui
-                if touched[j2] != it or nd < dist[j2]:
+                if nd <= ow and (touched[j2] != it or nd < dist[j2]):
                     touched[j2] = it; dist[j2] = nd; pred[j2] = i; predc[j2] = ow
-                    size = _heap_push(hk, hv, size, nd, j2)
+                    size = _heap_push(heap, size, (nd << _COL_BITS) | j2)
         for k in range(nscan):
             j = scanned[k]
             v[j] += dist[j] - mu
@@ -234,68 +269,130 @@ def correspond_pixels(bmap1: np.ndarray, bmap2: np.ndarray, max_dist: float = 0.
     radius = max_dist * math.hypot(height, width)
     if offsets is None:
         offsets = search_offsets(radius)
+    pixels1 = _PixelSet(b1)
+    pixels2 = _PixelSet(b2)
+    pairs = _match(pixels1, pixels2, offsets, _outlier_weight(radius, outlier_cost))
     matched1 = np.zeros(b1.shape, bool)
     matched2 = np.zeros(b2.shape, bool)
-    # The original's cost is sum(w) + ow * (n1 + n2 - k) for k matched pairs. The same
-    # optimum is a rectangular assignment that saturates one side: each of its pixels
-    # takes a real partner (cost w) or its own outlier column (cost ow), giving
-    # sum(w) + ow * (n_rows - k), which differs by a constant. Rows = the smaller map.
-    swap = np.count_nonzero(b1) > np.count_nonzero(b2)
-    rows_map, cols_map = (b2, b1) if swap else (b1, b2)
-    ys_r, xs_r = np.nonzero(rows_map)
-    ys_c, xs_c = np.nonzero(cols_map)
-    n_rows, n_cols = ys_r.size, ys_c.size
-    if n_rows == 0 or n_cols == 0:
-        return matched1, matched2
-    node_c = np.full(b1.shape, -1, np.int64)
-    node_c[ys_c, xs_c] = np.arange(n_cols)
+    i, j = pairs
+    matched1[pixels1.ys[i], pixels1.xs[i]] = True
+    matched2[pixels2.ys[j], pixels2.xs[j]] = True
+    return matched1, matched2
+
+
+def _outlier_weight(radius: float, outlier_cost: float) -> int:
+    """The integer cost of an unmatched pixel, as the original's ``outlierCost * maxDist``."""
+    return int(math.ceil(outlier_cost * radius * MULTIPLIER))
+
+
+class _PixelSet:
+    """The boundary pixels of one map in raster order, with a lazily built node-id image."""
+
+    def __init__(self, bmap: np.ndarray):
+        self.shape = bmap.shape
+        ys, xs = np.nonzero(bmap)
+        self.ys = ys.astype(np.int64)
+        self.xs = xs.astype(np.int64)
+        self.size = int(self.ys.size)
+        self._nodes = None
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """(H, W) int64: the index of each boundary pixel in ``ys``/``xs``, -1 elsewhere."""
+        if self._nodes is None:
+            nodes = np.full(self.shape, -1, np.int64)
+            nodes[self.ys, self.xs] = np.arange(self.size)
+            self._nodes = nodes
+        return self._nodes
+
+
+def _match(pixels1: _PixelSet, pixels2: _PixelSet, offsets, ow: int):
+    """Optimal pairs between two pixel sets: indices ``(i1, i2)`` into each set, int64 arrays.
+
+    The original's cost is ``sum(w) + ow * (n1 + n2 - k)`` for ``k`` matched pairs. The same
+    optimum is a rectangular assignment that saturates one side: each of its pixels takes a
+    real partner (cost ``w``) or its own outlier column (cost ``ow``), giving
+    ``sum(w) + ow * (n_rows - k)``, which differs by a constant. Rows = the smaller set
+    (the first one on a tie).
+    """
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    swap = pixels1.size > pixels2.size
+    rows, cols = (pixels2, pixels1) if swap else (pixels1, pixels2)
+    if rows.size == 0 or cols.size == 0:
+        return empty
     off_y, off_x = offsets
+    off_y = np.asarray(off_y, np.int64)
+    off_x = np.asarray(off_x, np.int64)
     off_cost = np.rint(np.hypot(off_y, off_x) * MULTIPLIER).astype(np.int64)
-    indptr, adj, cost = _csr_edges(ys_r.astype(np.int64), xs_r.astype(np.int64), node_c,
-                                   off_y.astype(np.int64), off_x.astype(np.int64), off_cost)
+    indptr, adj, cost = _csr_edges(rows.ys, rows.xs, cols.nodes, off_y, off_x, off_cost)
     if adj.size == 0:
-        return matched1, matched2
-    ow = int(math.ceil(outlier_cost * radius * MULTIPLIER))
-    mate = _min_cost_assign(indptr, adj, cost, n_rows, n_cols, ow)
-    i = np.flatnonzero(mate < n_cols)
+        return empty
+    if ow >= 1 << 30 or rows.size + cols.size >= 1 << _COL_BITS:
+        raise ValueError(f"boundary maps of {rows.size} and {cols.size} pixels with a matching "
+                         "radius this large are beyond the matcher's packed-heap limits")
+    mate = _min_cost_assign(indptr, adj, cost, rows.size, cols.size, ow)
+    i = np.flatnonzero(mate < cols.size)
     j = mate[i]
-    m_rows, m_cols = (matched2, matched1) if swap else (matched1, matched2)
-    m_rows[ys_r[i], xs_r[i]] = True
-    m_cols[ys_c[j], xs_c[j]] = True
-    return matched1, matched2
-    node2 = np.full(b2.shape, -1, np.int64)
-    node2[ys2, xs2] = np.arange(n2)
-    rows, cols = _pair_edges(ys1.astype(np.int64), xs1.astype(np.int64), node2,
-                             offsets[0], offsets[1])
-    if rows.size == 0:
-        return matched1, matched2
-    # Only nodes with at least one real edge can be matched; the rest go to outliers.
-    used1 = np.unique(rows)
-    used2 = np.unique(cols)
-    r = np.searchsorted(used1, rows)
-    c = np.searchsorted(used2, cols)
-    m1, m2 = used1.size, used2.size
-    dist = np.hypot((ys1[rows] - ys2[cols]).astype(np.float64),
-                    (xs1[rows] - xs2[cols]).astype(np.float64))
-    weight = np.rint(dist * MULTIPLIER)
-    ow = int(math.ceil(outlier_cost * radius * MULTIPLIER))
-    # The original's cost is sum(w) + ow * (n1 + n2 - k) for k matched pairs. The same
-    # optimum is a rectangular assignment that saturates the smaller side: each of its
-    # nodes takes a real partner (cost w) or its own outlier column (cost ow), giving
-    # sum(w) + ow * (n_small - k), which differs by the constant ow * n_large.
-    if m1 <= m2:
-        small, large, n_small, n_large = r, c, m1, m2
-    else:
-        small, large, n_small, n_large = c, r, m2, m1
-    order = np.argsort(small, kind="stable")
-    indptr = np.searchsorted(small[order], np.arange(n_small + 1)).astype(np.int64)
-    mate = _min_cost_assign(indptr, large[order].astype(np.int64),
-                            weight[order].astype(np.int64), n_small, n_large, int(ow))
-    ok = np.flatnonzero(mate < n_large)
-    if m1 <= m2:
-        i, j = used1[ok], used2[mate[ok]]
-    else:
-        i, j = used1[mate[ok]], used2[ok]
-    matched1[ys1[i], xs1[i]] = True
-    matched2[ys2[j], xs2[j]] = True
-    return matched1, matched2
+    return (j, i) if swap else (i, j)
+
+
+class BoundaryMatcher:
+    """Matches machine boundary maps of one image against its fixed human boundary maps.
+
+    The same optimum as :func:`correspond_pixels` called once per human, with the human
+    maps' pixel lists, the search offsets and their costs prepared once per image rather
+    than once per threshold and human.
+
+    Parameters
+    ----------
+    gt_boundaries : sequence of (H, W) array_like
+        One boundary map per human; non-zero pixels are boundary pixels.
+    max_dist : float
+        Matching radius as a fraction of the image diagonal.
+    outlier_cost : float
+        Cost of an unmatched pixel in units of the radius (100 in BSDS).
+    """
+
+    def __init__(self, gt_boundaries, max_dist: float = 0.0075, outlier_cost: float = 100.0):
+        maps = [np.asarray(g) != 0 for g in gt_boundaries]
+        if not maps:
+            raise ValueError("no ground-truth boundary map given")
+        self.shape = maps[0].shape
+        if len(self.shape) != 2 or any(m.shape != self.shape for m in maps):
+            raise ValueError("ground-truth boundary maps must be 2-D of the same size, got "
+                             f"{[m.shape for m in maps]}")
+        radius = max_dist * math.hypot(*self.shape)
+        self.offsets = search_offsets(radius)
+        self.ow = _outlier_weight(radius, outlier_cost)
+        self.humans = [_PixelSet(m) for m in maps]
+        #: boundary pixels of each human, float (the recall denominators)
+        self.human_totals = [float(h.size) for h in self.humans]
+
+    def counts(self, bmap: np.ndarray) -> tuple[float, float, float]:
+        """Benchmark counts of one machine map (``evaluation_bdry_image`` at one threshold).
+
+        Parameters
+        ----------
+        bmap : (H, W) bool array
+            Thresholded (and thinned) machine boundaries.
+
+        Returns
+        -------
+        cnt_r : float
+            Human pixels matched, summed over the humans.
+        sum_p : float
+            Machine boundary pixels.
+        cnt_p : float
+            Machine pixels matched to at least one human.
+        """
+        bmap = np.asarray(bmap)
+        if bmap.shape != self.shape:
+            raise ValueError(f"machine map is {bmap.shape}, ground truth is {self.shape}")
+        machine = _PixelSet(bmap != 0)
+        matched = np.zeros(machine.size, bool)
+        cnt_r = 0.0
+        for human in self.humans:
+            i, j = _match(machine, human, self.offsets, self.ow)
+            matched[i] = True
+            cnt_r += float(j.size)
+        return cnt_r, float(machine.size), float(np.count_nonzero(matched))
