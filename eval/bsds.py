@@ -32,6 +32,12 @@ test_4 runs differ by up to 7e-4) and falls a few matches short of the optimum
 (its recall counts are 0-12 pixels below ours per image, never above). Here the
 assignment is solved exactly (:mod:`eval.bsds_matching`), deterministically.
 
+Speed: a thresholded map is evaluated once per distinct map (thresholds with no level
+between them share it), thinned by a Numba kernel, and matched against human pixel sets
+prepared once per image; a ucm2's segmentations come from one incremental union-find over
+its boundary cells sorted by level. Each shortcut gives the plain computation's numbers
+bit for bit (``tests/test_bsds_fast_paths.py``).
+
 gPb-owt-ucm on BSDS500 val (= BSDS300 test), 99 thresholds: ODS 0.7105,
 OIS 0.7389, AP 0.7314; Covering 0.5881 / 0.6455 / 0.7474; PRI 0.8077 / 0.8516;
 VI 1.6529 / 1.4657 -- the published PAMI 2011 BSDS300 figures (.71 .74 .73;
@@ -43,6 +49,7 @@ bsds_benchmark(results_dir, gt_dir, ...) -> BsdsSummary
 evaluate_boundaries_image(result, gt_boundaries, nthresh=99, ...) -> BoundaryCounts
 evaluate_regions_image(result, gt_segmentations, nthresh=99) -> RegionCounts
 collect_boundaries(list of BoundaryCounts) / collect_regions(list of RegionCounts)
+nms_boundary_map(pb) -> thinned soft boundary map (``mcg bench bsds --nms``)
 run_bsds_benchmark_cli(args) -> int
 (paired comparison of two results: :mod:`eval.bsds_compare`)
 """
@@ -239,6 +246,56 @@ def thin_boundaries(bmap: np.ndarray) -> np.ndarray:
     if skel.any():
         _thin_kernel(skel, _THIN_LUT1, _THIN_LUT2)
     return skel.view(bool)
+
+
+#: edgesNms parameters of the structured edges toolbox (edgesDetect, and the HED/RCF
+#: evaluation scripts for BSDS500): suppression radius, border width, multiplier
+NMS_RADIUS = 1
+NMS_BORDER = 5
+NMS_MARGIN = 1.01
+
+
+def nms_boundary_map(pb: np.ndarray, quantize: bool = True) -> np.ndarray:
+    """Thin a soft boundary map by edge non-maximum suppression, as Dollar's toolbox does.
+
+    The edge normal comes from the map's own second derivatives (triangle smoothing of
+    radius 4, then ``O = mod(atan(Oyy * sign(-Oxy) / (Oxx + 1e-5)), pi)``,
+    :func:`contours.nms.edge_orientation`); a pixel survives when 1.01 times its value is
+    not below the bilinearly interpolated values one pixel away on both sides along the
+    normal, and values within 5 pixels of the border fade linearly to 0 at the border
+    (``edgesNmsMex(E, O, 1, 5, 1.01)``, :func:`contours.nms.edge_nms`). With ``quantize``
+    the result is rounded to 8 bits, as the MATLAB pipelines' ``imwrite`` of the thinned
+    map to PNG does before the benchmark reads it back (``uint8(255 * E) / 255``).
+
+    Parameters
+    ----------
+    pb : (H, W) array_like
+        Soft boundary map, float values in [0, 1] (larger = more likely a boundary).
+    quantize : bool
+        Round to multiples of 1/255 (half away from zero) like an 8-bit PNG.
+
+    Returns
+    -------
+    (H, W) float64 array
+        The thinned map, in [0, 1].
+    """
+    from contours.nms import edge_nms, edge_orientation
+
+    pb = np.asarray(pb)
+    if pb.ndim != 2 or pb.dtype.kind not in "fiub":
+        raise ValueError(f"NMS needs a 2-D numeric boundary map, got shape {pb.shape} "
+                         f"and dtype {pb.dtype}")
+    edges = pb.astype(np.float32)
+    if not np.all(np.isfinite(edges)):
+        raise ValueError("NMS needs a finite boundary map (NaN or infinite values found)")
+    if edges.size and (edges.min() < 0 or edges.max() > 1):
+        raise ValueError(f"NMS needs a boundary map in [0, 1], got values in "
+                         f"[{edges.min():g}, {edges.max():g}]")
+    thinned = edge_nms(edges, edge_orientation(edges), NMS_RADIUS, NMS_BORDER, NMS_MARGIN)
+    if not quantize:
+        return thinned.astype(np.float64)
+    levels = np.floor((thinned * np.float32(255)).astype(np.float64) + 0.5)
+    return np.clip(levels, 0, 255) / 255.0
 
 
 def _g6(values) -> np.ndarray:
@@ -983,9 +1040,14 @@ class BsdsSummary:
 
 def _evaluate_one(task):
     """Worker: evaluate one image from files. Returns (id, kind, bdry counts, region counts)."""
-    iid, result_path, gt_path, nthresh, max_dist, thin, do_bdry, do_regions = task
+    iid, result_path, gt_path, nthresh, max_dist, thin, do_bdry, do_regions, nms = task
     gt = load_ground_truth(gt_path)
     res = load_result(result_path, gt.shape)
+    if nms:
+        if res.kind != KIND_BOUNDARIES:
+            raise ValueError(f"{result_path}: NMS thins soft boundary maps; this result is a "
+                             f"{res.kind} (evaluate hierarchies and segmentations without it)")
+        res = MachineResult(KIND_BOUNDARIES, nms_boundary_map(res.data))
     bdry = reg = None
     if do_bdry:
         bdry = evaluate_boundaries_image(res, gt.boundaries, nthresh, max_dist, thin)
@@ -997,7 +1059,7 @@ def _evaluate_one(task):
 def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTHRESH,
                    workers: int | None = None, regions: bool = True, boundaries: bool = True,
                    max_dist: float = DEFAULT_MAX_DIST, thin: bool = True,
-                   plot: bool = True, verbose: bool = False) -> BsdsSummary:
+                   plot: bool = True, verbose: bool = False, nms: bool = False) -> BsdsSummary:
     """Run the BSDS benchmark on a folder of results.
 
     Parameters
@@ -1022,6 +1084,12 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
         Thin the thresholded machine boundaries.
     plot : bool
         Also save the precision-recall plot (when ``out_dir`` is given).
+    verbose : bool
+        Report progress on stderr.
+    nms : bool
+        Thin each soft boundary map by the structured edges toolbox's non-maximum
+        suppression and round it to 8 bits first (:func:`nms_boundary_map`), as the
+        MATLAB evaluation of HED/RCF-style edge maps does; results must be boundary maps.
 
     Returns
     -------
@@ -1039,7 +1107,7 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
     if workers is None:
         workers = os.cpu_count() or 1
     tasks = [(iid, str(found[iid]), str(gt_files[iid]), nthresh, max_dist, thin, boundaries,
-              regions) for iid in found]
+              regions, nms) for iid in found]
     if workers <= 1 or len(tasks) == 1:
         outputs = []
         for k, task in enumerate(tasks):
@@ -1066,6 +1134,9 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
     notes = []
     if kind == KIND_SEGS:
         notes.append("segs input: one threshold per segmentation (nthresh ignored)")
+    if nms:
+        notes.append("boundary maps thinned by edge NMS (r=1, s=5, m=1.01) and rounded to "
+                     "8 bits before the benchmark")
     bdry_ev = reg_ev = None
     if boundaries:
         bdry_ev = collect_boundaries([o[2] for o in outputs], list(found))
@@ -1102,8 +1173,10 @@ def run_bsds_benchmark_cli(args) -> int:
     other = getattr(args, "compare", None)
     if other is not None:  # refuse a bad second folder before the first one's long evaluation
         find_results(other, list(list_ground_truth(args.gt)))
+    nms = bool(getattr(args, "nms", False))
     summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
-                             workers=args.workers, regions=not args.no_regions, verbose=True)
+                             workers=args.workers, regions=not args.no_regions, verbose=True,
+                             nms=nms)
     print(summary.format())
     if other is not None:
         from eval.bsds_compare import compare_boundaries, compare_regions
@@ -1111,7 +1184,7 @@ def run_bsds_benchmark_cli(args) -> int:
         print(f"evaluating {other} for the comparison (nothing written there)", file=sys.stderr)
         other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
                                        workers=args.workers, regions=not args.no_regions,
-                                       verbose=True)
+                                       verbose=True, nms=nms)
         names = (Path(args.results).resolve().name or "A", Path(other).resolve().name or "B")
         resamples = getattr(args, "resamples", 1000)
         report = [f"{names[1]}: {other_summary.format()}",

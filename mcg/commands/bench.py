@@ -19,6 +19,11 @@ def _register_bsds(bench_subparsers) -> None:
                         help="parallel worker processes (default: number of cores)")
     parser.add_argument("--no-regions", action="store_true",
                         help="skip the region benchmarks (Covering, PRI, VI)")
+    parser.add_argument("--nms", action="store_true",
+                        help="thin soft boundary maps (e.g. HED/RCF PNGs) by the structured "
+                        "edges toolbox's non-maximum suppression (edgesNms r=1 s=5 m=1.01, "
+                        "orientation from the map's second derivatives) and round them to 8 bits, "
+                        "as the usual MATLAB evaluation does, before the benchmark")
     parser.add_argument("--compare", default=None, metavar="OTHER_RESULTS",
                         help="also evaluate this second folder and print a paired bootstrap "
                         "(over images) of the differences RESULTS - OTHER_RESULTS: boundary "
