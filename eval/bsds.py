@@ -248,24 +248,30 @@ def thin_boundaries(bmap: np.ndarray) -> np.ndarray:
     return skel.view(bool)
 
 
-#: edgesNms parameters of the structured edges toolbox (edgesDetect, and the HED/RCF
-#: evaluation scripts for BSDS500): suppression radius, border width, multiplier
+#: edge NMS of the HED evaluation (its ``nms_process.m``, also in the structured edges
+#: toolbox's edgesDetect): triangle pre-smoothing radius, suppression radius, border
+#: width, multiplier
+NMS_SMOOTH = 1
 NMS_RADIUS = 1
 NMS_BORDER = 5
 NMS_MARGIN = 1.01
 
 
-def nms_boundary_map(pb: np.ndarray, quantize: bool = True) -> np.ndarray:
-    """Thin a soft boundary map by edge non-maximum suppression, as Dollar's toolbox does.
+def nms_boundary_map(pb: np.ndarray, quantize: bool = True, radius: int = NMS_RADIUS,
+                     smooth: int = NMS_SMOOTH) -> np.ndarray:
+    """Thin a soft boundary map by edge non-maximum suppression, as the MATLAB pipelines do.
 
-    The edge normal comes from the map's own second derivatives (triangle smoothing of
-    radius 4, then ``O = mod(atan(Oyy * sign(-Oxy) / (Oxx + 1e-5)), pi)``,
+    The HED evaluation's ``nms_process.m`` (the structured edges toolbox's edgesDetect does
+    the same to its own maps): ``E = convTri(E, 1)``; the edge normal from ``E``'s own
+    second derivatives (triangle smoothing of radius 4, then
+    ``O = mod(atan(Oyy * sign(-Oxy) / (Oxx + 1e-5)), pi)``,
     :func:`contours.nms.edge_orientation`); a pixel survives when 1.01 times its value is
-    not below the bilinearly interpolated values one pixel away on both sides along the
-    normal, and values within 5 pixels of the border fade linearly to 0 at the border
-    (``edgesNmsMex(E, O, 1, 5, 1.01)``, :func:`contours.nms.edge_nms`). With ``quantize``
-    the result is rounded to 8 bits, as the MATLAB pipelines' ``imwrite`` of the thinned
-    map to PNG does before the benchmark reads it back (``uint8(255 * E) / 255``).
+    not below the bilinearly interpolated values at distances 1..``radius`` on both sides
+    along the normal, and values within 5 pixels of the border fade linearly to 0 at the
+    border (``edgesNmsMex(E, O, 1, 5, 1.01)``, :func:`contours.nms.edge_nms`). With
+    ``quantize`` the result is rounded to 8 bits as ``imwrite(uint8(E * 255))`` writes the
+    PNG that the benchmark then reads back. RCF's ``edge_nms.m`` differs by ``smooth=0,
+    radius=2``.
 
     Parameters
     ----------
@@ -273,25 +279,34 @@ def nms_boundary_map(pb: np.ndarray, quantize: bool = True) -> np.ndarray:
         Soft boundary map, float values in [0, 1] (larger = more likely a boundary).
     quantize : bool
         Round to multiples of 1/255 (half away from zero) like an 8-bit PNG.
+    radius : int
+        Suppression radius in pixels (>= 1).
+    smooth : int
+        Radius of the triangle filter applied to the map first (0: none).
 
     Returns
     -------
     (H, W) float64 array
         The thinned map, in [0, 1].
     """
+    from contours.channels import conv_tri
     from contours.nms import edge_nms, edge_orientation
 
     pb = np.asarray(pb)
     if pb.ndim != 2 or pb.dtype.kind not in "fiub":
         raise ValueError(f"NMS needs a 2-D numeric boundary map, got shape {pb.shape} "
                          f"and dtype {pb.dtype}")
+    if int(radius) < 1 or int(smooth) < 0:
+        raise ValueError(f"NMS radius must be >= 1 and smoothing >= 0, got {radius}, {smooth}")
     edges = pb.astype(np.float32)
     if not np.all(np.isfinite(edges)):
         raise ValueError("NMS needs a finite boundary map (NaN or infinite values found)")
     if edges.size and (edges.min() < 0 or edges.max() > 1):
         raise ValueError(f"NMS needs a boundary map in [0, 1], got values in "
                          f"[{edges.min():g}, {edges.max():g}]")
-    thinned = edge_nms(edges, edge_orientation(edges), NMS_RADIUS, NMS_BORDER, NMS_MARGIN)
+    if smooth > 0:
+        edges = conv_tri(edges, int(smooth))
+    thinned = edge_nms(edges, edge_orientation(edges), int(radius), NMS_BORDER, NMS_MARGIN)
     if not quantize:
         return thinned.astype(np.float64)
     levels = np.floor((thinned * np.float32(255)).astype(np.float64) + 0.5)
@@ -1040,14 +1055,16 @@ class BsdsSummary:
 
 def _evaluate_one(task):
     """Worker: evaluate one image from files. Returns (id, kind, bdry counts, region counts)."""
-    iid, result_path, gt_path, nthresh, max_dist, thin, do_bdry, do_regions, nms = task
+    (iid, result_path, gt_path, nthresh, max_dist, thin, do_bdry, do_regions, nms, nms_radius,
+     nms_smooth) = task
     gt = load_ground_truth(gt_path)
     res = load_result(result_path, gt.shape)
     if nms:
         if res.kind != KIND_BOUNDARIES:
             raise ValueError(f"{result_path}: NMS thins soft boundary maps; this result is a "
                              f"{res.kind} (evaluate hierarchies and segmentations without it)")
-        res = MachineResult(KIND_BOUNDARIES, nms_boundary_map(res.data))
+        res = MachineResult(KIND_BOUNDARIES, nms_boundary_map(res.data, radius=nms_radius,
+                                                              smooth=nms_smooth))
     bdry = reg = None
     if do_bdry:
         bdry = evaluate_boundaries_image(res, gt.boundaries, nthresh, max_dist, thin)
@@ -1059,7 +1076,8 @@ def _evaluate_one(task):
 def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTHRESH,
                    workers: int | None = None, regions: bool = True, boundaries: bool = True,
                    max_dist: float = DEFAULT_MAX_DIST, thin: bool = True,
-                   plot: bool = True, verbose: bool = False, nms: bool = False) -> BsdsSummary:
+                   plot: bool = True, verbose: bool = False, nms: bool = False,
+                   nms_radius: int = NMS_RADIUS, nms_smooth: int = NMS_SMOOTH) -> BsdsSummary:
     """Run the BSDS benchmark on a folder of results.
 
     Parameters
@@ -1090,6 +1108,9 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
         Thin each soft boundary map by the structured edges toolbox's non-maximum
         suppression and round it to 8 bits first (:func:`nms_boundary_map`), as the
         MATLAB evaluation of HED/RCF-style edge maps does; results must be boundary maps.
+    nms_radius, nms_smooth : int
+        Suppression radius and pre-smoothing radius of that NMS (HED's 1 and 1; RCF's
+        script uses 2 and 0).
 
     Returns
     -------
@@ -1107,7 +1128,7 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
     if workers is None:
         workers = os.cpu_count() or 1
     tasks = [(iid, str(found[iid]), str(gt_files[iid]), nthresh, max_dist, thin, boundaries,
-              regions, nms) for iid in found]
+              regions, nms, nms_radius, nms_smooth) for iid in found]
     if workers <= 1 or len(tasks) == 1:
         outputs = []
         for k, task in enumerate(tasks):
@@ -1135,8 +1156,8 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
     if kind == KIND_SEGS:
         notes.append("segs input: one threshold per segmentation (nthresh ignored)")
     if nms:
-        notes.append("boundary maps thinned by edge NMS (r=1, s=5, m=1.01) and rounded to "
-                     "8 bits before the benchmark")
+        notes.append(f"boundary maps thinned by edge NMS (convTri {nms_smooth}, r={nms_radius}, "
+                     f"s={NMS_BORDER}, m={NMS_MARGIN}) and rounded to 8 bits before the benchmark")
     bdry_ev = reg_ev = None
     if boundaries:
         bdry_ev = collect_boundaries([o[2] for o in outputs], list(found))
@@ -1174,9 +1195,11 @@ def run_bsds_benchmark_cli(args) -> int:
     if other is not None:  # refuse a bad second folder before the first one's long evaluation
         find_results(other, list(list_ground_truth(args.gt)))
     nms = bool(getattr(args, "nms", False))
+    nms_opts = {"nms": nms, "nms_radius": getattr(args, "nms_radius", NMS_RADIUS),
+                "nms_smooth": getattr(args, "nms_smooth", NMS_SMOOTH)}
     summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
                              workers=args.workers, regions=not args.no_regions, verbose=True,
-                             nms=nms)
+                             **nms_opts)
     print(summary.format())
     if other is not None:
         from eval.bsds_compare import compare_boundaries, compare_regions
@@ -1184,7 +1207,7 @@ def run_bsds_benchmark_cli(args) -> int:
         print(f"evaluating {other} for the comparison (nothing written there)", file=sys.stderr)
         other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
                                        workers=args.workers, regions=not args.no_regions,
-                                       verbose=True, nms=nms)
+                                       verbose=True, **nms_opts)
         names = (Path(args.results).resolve().name or "A", Path(other).resolve().name or "B")
         resamples = getattr(args, "resamples", 1000)
         report = [f"{names[1]}: {other_summary.format()}",

@@ -6,6 +6,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
+from contours.channels import conv_tri
 from contours.nms import edge_nms, edge_orientation
 from eval.bsds import (bsds_benchmark, evaluate_boundaries_image, nms_boundary_map,
                        run_bsds_benchmark_cli, seg2bdry)
@@ -24,11 +25,18 @@ def _smooth_map(seed=0):
 
 
 def test_same_as_contours_nms_with_its_orientation():
+    """HED's nms_process.m: E = convTri(E, 1), O from E, edgesNmsMex(E, O, 1, 5, 1.01)."""
     pb = _smooth_map().astype(np.float32)
+    smoothed = conv_tri(pb, 1)
+    ref = edge_nms(smoothed, edge_orientation(smoothed), radius=1, border=5, margin=1.01)
     ours = nms_boundary_map(pb, quantize=False)
-    ref = edge_nms(pb, edge_orientation(pb), radius=1, border=5, margin=1.01)
     np.testing.assert_array_equal(ours, ref.astype(np.float64))
     assert 0 < np.count_nonzero(ours) < 0.5 * pb.size      # it does suppress
+    # RCF's edge_nms.m: no pre-smoothing, radius 2
+    ref = edge_nms(pb, edge_orientation(pb), radius=2, border=5, margin=1.01)
+    np.testing.assert_array_equal(nms_boundary_map(pb, quantize=False, radius=2, smooth=0),
+                                  ref.astype(np.float64))
+    assert not np.array_equal(ref, nms_boundary_map(pb, quantize=False))
 
 
 def test_quantized_like_an_8bit_png():
@@ -50,13 +58,15 @@ def test_blurred_straight_line_thins_to_a_one_pixel_ridge_on_it(axis, slope):
     dist = (coord - 37 - slope * (other - 40)) / np.hypot(1, slope)
     pb = np.exp(-dist ** 2 / (2 * 2.0 ** 2))
     out = nms_boundary_map(pb, quantize=False)
+    raw = nms_boundary_map(pb, quantize=False, smooth=0)
     inner = (slice(8, -8), slice(8, -8))
+    np.testing.assert_array_equal(raw[inner] > 0.01, out[inner] > 0.01)   # same ridge
     kept = out[inner] > 0.01
     assert np.abs(dist[inner][kept]).max() <= 0.55                 # on the line
     per_line = kept.sum(axis=axis)                                 # one pixel across it
     assert per_line.min() == 1 and per_line.max() <= 2             # (2 where it passes
     assert np.mean(per_line == 1) >= 0.9                           # between two pixels)
-    np.testing.assert_allclose(out[inner][kept], pb[inner][kept], rtol=1e-6)   # unchanged
+    np.testing.assert_allclose(raw[inner][kept], pb[inner][kept], rtol=1e-6)   # unchanged
 
 
 def test_exactly_horizontal_ridge_as_the_toolbox():
@@ -64,20 +74,22 @@ def test_exactly_horizontal_ridge_as_the_toolbox():
     Oxy exactly 0 (perfectly horizontal) it gives 0, the normal of a vertical edge, and the
     ridge's neighbours are not suppressed -- the same map edgesNmsMex returns."""
     pb = np.exp(-(YY - 37.0) ** 2 / (2 * 2.0 ** 2))
-    out = nms_boundary_map(pb, quantize=False)
+    out = nms_boundary_map(pb, quantize=False, smooth=0)
     np.testing.assert_array_equal(edge_orientation(pb.astype(np.float32)), 0)
     np.testing.assert_allclose(out[10:-10, 10:-10], pb[10:-10, 10:-10], rtol=1e-6, atol=1e-30)
 
 
 def test_blurred_circle_thins_to_a_one_pixel_ring_at_its_radius():
-    r = np.hypot(YY - 32.0, XX - 40.0)
+    # centre off the pixel grid: no column or row of exact symmetry (Oxy = 0 there)
+    cy, cx = 32.3, 40.6
+    r = np.hypot(YY - cy, XX - cx)
     pb = np.exp(-(r - 20) ** 2 / (2 * 1.5 ** 2))
     out = nms_boundary_map(pb, quantize=False)
     kept = out > 0.05
     assert np.abs(r[kept] - 20).max() <= 0.75
     perimeter = 2 * np.pi * 20
     assert 0.8 * perimeter <= kept.sum() <= 1.3 * perimeter     # one pixel thick, all round
-    angles = np.arctan2(YY[kept] - 32.0, XX[kept] - 40.0)
+    angles = np.arctan2(YY[kept] - cy, XX[kept] - cx)
     assert np.histogram(angles, bins=36, range=(-np.pi, np.pi))[0].min() >= 2   # no gap
 
 
@@ -95,6 +107,8 @@ def test_bad_maps_rejected():
         nms_boundary_map(np.full((8, 8), np.nan))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         nms_boundary_map(np.full((8, 8), 2.0))
+    with pytest.raises(ValueError, match="radius"):
+        nms_boundary_map(np.zeros((8, 8)), radius=0)
 
 
 def _dataset(tmp_path, kind="png"):
@@ -149,5 +163,9 @@ def test_cli_flag(tmp_path, capsys):
                                       "--out", str(tmp_path / "out"), "--nms"])
     assert args.nms is True
     assert run_bsds_benchmark_cli(args) == 0
-    assert "NMS" in capsys.readouterr().out
+    assert "NMS (convTri 1, r=1" in capsys.readouterr().out
+    args = build_parser().parse_args(["bench", "bsds", "--results", str(res_dir), "--gt",
+                                      str(gt_dir), "--nms", "--nms-radius", "2",
+                                      "--nms-smooth", "0"])
+    assert (args.nms_radius, args.nms_smooth) == (2, 0)
     assert (tmp_path / "out" / "eval_bdry.txt").is_file()

@@ -20,10 +20,14 @@ def _register_bsds(bench_subparsers) -> None:
     parser.add_argument("--no-regions", action="store_true",
                         help="skip the region benchmarks (Covering, PRI, VI)")
     parser.add_argument("--nms", action="store_true",
-                        help="thin soft boundary maps (e.g. HED/RCF PNGs) by the structured "
-                        "edges toolbox's non-maximum suppression (edgesNms r=1 s=5 m=1.01, "
-                        "orientation from the map's second derivatives) and round them to 8 bits, "
-                        "as the usual MATLAB evaluation does, before the benchmark")
+                        help="thin soft boundary maps (e.g. HED/RCF PNGs) first, as the HED "
+                        "evaluation's nms_process.m: convTri 1, orientation from the map's "
+                        "second derivatives, edgesNms r=1 s=5 m=1.01, rounded to 8 bits")
+    parser.add_argument("--nms-radius", type=positive_int, default=1, metavar="R",
+                        help="NMS suppression radius (default 1; RCF's edge_nms.m uses 2)")
+    parser.add_argument("--nms-smooth", type=int, default=1, choices=range(0, 5), metavar="S",
+                        help="triangle pre-smoothing radius of --nms (default 1; RCF's "
+                        "edge_nms.m uses 0)")
     parser.add_argument("--compare", default=None, metavar="OTHER_RESULTS",
                         help="also evaluate this second folder and print a paired bootstrap "
                         "(over images) of the differences RESULTS - OTHER_RESULTS: boundary "
