@@ -164,6 +164,34 @@ def _as_rles(masks_or_rles, height: int, width: int, name: str) -> list[dict]:
     return rles
 
 
+#: Largest list ``pycocotools.mask.area`` takes: with NumPy 2, pycocotools 2.0.11 raises
+#: OverflowError for 256 or more RLEs at once (it sizes the list in a uint8).
+_AREA_CHUNK = 255
+
+
+def rle_areas(rles: Sequence[dict]) -> np.ndarray:
+    """Pixel areas of COCO RLE masks, for any number of them.
+
+    ``pycocotools.mask.area`` is called on chunks of at most 255 RLEs: on a longer list,
+    pycocotools 2.0.11 with NumPy 2 fails with an OverflowError.
+
+    Parameters
+    ----------
+    rles : sequence of dict
+        Compressed RLEs (``{"size": [H, W], "counts": bytes or str}``).
+
+    Returns
+    -------
+    ndarray of int64, shape (N,)
+    """
+    from pycocotools import mask as mask_utils
+
+    rles = list(rles)
+    chunks = [np.asarray(mask_utils.area(rles[i:i + _AREA_CHUNK]), dtype=np.int64).reshape(-1)
+              for i in range(0, len(rles), _AREA_CHUNK)]
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+
+
 def overlaps_rles(rles: Sequence[dict], gt_masks: np.ndarray,
                   void: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Intersections and valid areas of RLE-encoded proposals.
@@ -187,7 +215,7 @@ def overlaps_rles(rles: Sequence[dict], gt_masks: np.ndarray,
     k = len(gt_masks)
     if n == 0:
         return np.zeros((k, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    area = np.asarray(mask_utils.area(list(rles)), dtype=np.int64)
+    area = rle_areas(rles)
     inter = np.zeros((k, n), dtype=np.int64)
     if k:
         gt_rles = mask_utils.encode(np.asfortranarray(np.moveaxis(gt_masks.astype(np.uint8),
