@@ -526,6 +526,39 @@ def proposals_from_masks(masks: np.ndarray, scores: Sequence[float] | np.ndarray
     return Proposals.from_leaf_sets(labels, leaf_sets, scores=scores, sort=sort)
 
 
+def proposal_arrays(proposals: Proposals,
+                    source: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` format of this module, in canonical form.
+
+    Parameters
+    ----------
+    proposals : Proposals
+        Validated first; leaf sets are given sorted ascending (deterministic content).
+    source : str or path, optional
+        Name used in validation errors (the destination file).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``format_version`` int32, ``image_size`` (2,) int64, ``superpixels`` (H, W) int32,
+        ``leaf_indices`` (L,) int32, ``leaf_offsets`` (N + 1,) int64, ``scores`` (N,)
+        float32, ``boxes`` (N, 4) float32, in this order.
+    """
+    proposals.validate(source=source)
+    offsets = proposals.leaf_offsets
+    owner = np.repeat(np.arange(proposals.n_proposals, dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((proposals.leaf_indices, owner))
+    return {
+        "format_version": np.int32(FORMAT_VERSION),
+        "image_size": np.asarray(proposals.image_size, dtype=np.int64),
+        "superpixels": proposals.superpixels.astype(np.int32, copy=False),
+        "leaf_indices": proposals.leaf_indices[order].astype(np.int32),
+        "leaf_offsets": offsets.astype(np.int64, copy=False),
+        "scores": proposals.scores.astype(np.float32, copy=False),
+        "boxes": proposals.boxes.astype(np.float32, copy=False),
+    }
+
+
 def save_proposals(path: str | os.PathLike, proposals: Proposals, compress: bool = True) -> Path:
     """Write proposals to ``path`` in the ``.npz`` format of this module.
 
@@ -546,24 +579,10 @@ def save_proposals(path: str | os.PathLike, proposals: Proposals, compress: bool
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    proposals.validate(source=path)
-    # Sort leaves inside each proposal (canonical form, deterministic bytes).
-    offsets = proposals.leaf_offsets
-    owner = np.repeat(np.arange(proposals.n_proposals, dtype=np.int64), np.diff(offsets))
-    order = np.lexsort((proposals.leaf_indices, owner))
-    leaf_indices = proposals.leaf_indices[order].astype(np.int32)
+    arrays = proposal_arrays(proposals, source=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = np.savez_compressed if compress else np.savez
-    writer(
-        path,
-        format_version=np.int32(FORMAT_VERSION),
-        image_size=np.asarray(proposals.image_size, dtype=np.int64),
-        superpixels=proposals.superpixels.astype(np.int32, copy=False),
-        leaf_indices=leaf_indices,
-        leaf_offsets=offsets.astype(np.int64, copy=False),
-        scores=proposals.scores.astype(np.float32, copy=False),
-        boxes=proposals.boxes.astype(np.float32, copy=False),
-    )
+    writer(path, **arrays)
     return path
 
 

@@ -758,12 +758,20 @@ class MergeTree:
 
         return resample_tree(self, shape)
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays :meth:`save` writes (``leaves``, ``merges``, ``heights``, ``format``).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Member names and arrays of the ``.npz`` form, which :meth:`load` reads.
+        """
+        return {"leaves": self.leaves, "merges": self.merges, "heights": self.heights,
+                "format": np.array(_NPZ_FORMAT)}
+
     def save(self, path) -> None:
-        """Write the tree to a compressed ``.npz`` (leaves, merges, heights, format)."""
-        np.savez_compressed(
-            path, leaves=self.leaves, merges=self.merges, heights=self.heights,
-            format=np.array(_NPZ_FORMAT),
-        )
+        """Write the tree to a compressed ``.npz`` (the arrays of :meth:`to_arrays`)."""
+        np.savez_compressed(path, **self.to_arrays())
 
     @classmethod
     def load(cls, path) -> "MergeTree":

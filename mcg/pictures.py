@@ -15,7 +15,7 @@ def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
     image : ndarray, (H, W, 3) uint8 RGB
     tree : grouping.hierarchy.MergeTree
         Hierarchy of ``image``.
-    path : str or Path
+    path : str, Path or binary file object
         Output PNG.
     levels : tuple of float
         UCM thresholds of the segmentations shown (mean colour per region).
@@ -40,7 +40,7 @@ def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
         axis.set_title(title, fontsize=9)
         axis.axis("off")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
 
 
@@ -52,7 +52,7 @@ def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k
     image : ndarray, (H, W, 3) uint8 RGB
     proposals : eval.proposal_format.Proposals
         Proposals of ``image`` in rank order.
-    path : str or Path
+    path : str, Path or binary file object
         Output PNG.
     top_k : int
         Number of proposals shown (rank, score and box in each panel).
@@ -80,5 +80,5 @@ def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k
                                      edgecolor="yellow", linewidth=1.2))
         axis.set_title(f"#{index + 1}  score {proposals.scores[index]:.3f}", fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=100, format="png")
     plt.close(figure)
