@@ -26,6 +26,8 @@ setup(
     extras_require={
         "test": ["pytest>=7", "scikit-learn>=1.3"],
         "train": ["scikit-learn>=1.3"],
+        # --scheduler (Dask distributed clusters) and fsspec URLs as inputs and outputs
+        "dask": ["dask[distributed]>=2024.1", "fsspec>=2023.1"],
     },
     entry_points={"console_scripts": ["mcg = mcg.cli:main"]},
 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 
 from mcg import __version__
 import mcg.commands
@@ -38,6 +40,31 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` for options that take a whole number of at least 0.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is not an integer of at least 0 (argparse reports it and exits with 2).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: stops a command the way Ctrl-C does (exit code 143)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,21 +101,32 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Process exit code: 0 on success, 2 for bad input, 130 when interrupted.
+        Process exit code: 0 on success, 1 when some images failed, 2 for bad input,
+        130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
     except (CommandError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
         print(f"mcg {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"mcg {args.command}: terminated (SIGTERM); rerun the same command to continue",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print(f"mcg {args.command}: interrupted", file=sys.stderr)
+        print(f"mcg {args.command}: interrupted; rerun the same command to continue",
+              file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -94,10 +94,13 @@ def test_proposals_command_writes_npz_and_coco(tmp_path):
     np.testing.assert_array_equal(first, proposals.mask(0))
     x0, y0, x1, y1 = proposals.boxes[0]
     assert results[0]["bbox"] == [x0, y0, x1 - x0, y1 - y0]
-    # a non-numeric stem needs --coco-gt
+    # a non-numeric stem gets an id in input order, recorded beside the JSON
     named = tmp_path / "photo.png"
     cv2.imwrite(str(named), image[:, :, ::-1])
-    assert main(["proposals", str(named), "-o", str(out), "--coco-json", str(coco)]) == 2
+    assert main(["proposals", str(named), "-o", str(tmp_path / "out2"), "--mode", "scg",
+                 "--max", "5", "--coco-json", str(coco)]) == 0
+    assert {r["image_id"] for r in json.loads(coco.read_text())} == {1}
+    assert json.loads((tmp_path / "results.image_ids.json").read_text()) == {"photo.png": 1}
 
 
 def test_edge_preset_of_the_proposals():

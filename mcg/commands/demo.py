@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from mcg.cli import positive_int
+
 
 def register(subparsers) -> None:
     """Add the ``mcg demo`` sub-command."""
@@ -16,13 +18,15 @@ def register(subparsers) -> None:
     parser.add_argument("image", nargs="?", default=None, help="image file (default: embedded)")
     parser.add_argument("-o", "--out", default="mcg_demo", help="output folder (default mcg_demo)")
     parser.add_argument("--mode", choices=("scg", "mcg"), default="mcg", help="default mcg")
-    parser.add_argument("--top", type=int, default=12, help="proposals shown in the picture")
+    parser.add_argument("--top", type=positive_int, default=12,
+                        help="proposals shown in the picture (default 12)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Compute the hierarchy and the proposals of the demo image; write them and pictures."""
-    from eval.proposal_format import save_proposals
+    from eval.proposal_format import proposal_arrays
+    from mcg import storage
     from mcg.commands.ucm import write_hierarchy
     from mcg.io import default_image, read_image
     from mcg.pictures import save_hierarchy_picture, save_proposals_picture
@@ -32,8 +36,8 @@ def run(args) -> int:
         stem, image = default_image()
     else:
         stem, image = Path(args.image).stem, read_image(args.image)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = str(args.out)
+    storage.make_folder(out_dir)
     print(f"{stem}: computing the {args.mode} hierarchy and proposals (the first run after an "
           "install also compiles the Numba kernels, about a minute; later runs take seconds)",
           flush=True)
@@ -46,12 +50,14 @@ def run(args) -> int:
           f"{tree.n_leaves} superpixels, {proposals.n_proposals} proposals in {elapsed:.2f} s "
           f"({stages}; a first run includes one-time JIT compilation)")
     print(f"  wrote {write_hierarchy(tree, out_dir, stem, 'bsds')}")
-    proposals_path = out_dir / f"{stem}.npz"
-    save_proposals(proposals_path, proposals)
+    proposals_path = storage.join(out_dir, f"{stem}.npz")
+    storage.write_bytes(proposals_path, storage.npz_bytes(proposal_arrays(proposals)))
     print(f"  wrote {proposals_path}")
-    for picture, draw in ((out_dir / f"{stem}_hierarchy.png", lambda p: save_hierarchy_picture(image, tree, p)),
-                          (out_dir / f"{stem}_proposals.png",
-                           lambda p: save_proposals_picture(image, proposals, p, top_k=args.top))):
-        draw(picture)
-        print(f"  wrote {picture}")
+    for picture, draw in ((f"{stem}_hierarchy.png", lambda f: save_hierarchy_picture(image, tree, f)),
+                          (f"{stem}_proposals.png",
+                           lambda f: save_proposals_picture(image, proposals, f, top_k=args.top))):
+        location = storage.join(out_dir, picture)
+        with storage.atomic_open(location, "wb") as handle:
+            draw(handle)
+        print(f"  wrote {location}")
     return 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from mcg.batch import add_batch_arguments
 
@@ -13,7 +12,8 @@ def register(subparsers) -> None:
         "edges",
         help="structured edge forest contours of images (PNG soft boundary maps)",
         description="Detect edges with the shipped structured edge forest and write one 8-bit "
-        "PNG edge map per image, named <image stem>.png, into the output folder.",
+        "PNG edge map per image, named <image stem>.png, into the output folder. Rerunning "
+        "the same command continues a stopped run.",
     )
     add_batch_arguments(parser)
     parser.add_argument("--multiscale", action="store_true",
@@ -27,34 +27,45 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def write_edges(path: Path, image, *, out_dir: Path, model: str | None, multiscale: bool,
+def edge_outputs(stem: str, *, npy: bool) -> tuple[str, ...]:
+    """Names of the files ``mcg edges`` writes for an image of file stem ``stem``."""
+    return (f"{stem}.png", f"{stem}.npy") if npy else (f"{stem}.png",)
+
+
+def write_edges(path, image, *, out_dir: str, model: str | None, multiscale: bool,
                 sharpen: int, nms: bool, npy: bool) -> str:
-    """Detect the edges of one image and write ``<stem>.png`` (and ``<stem>.npy``)."""
-    import cv2
+    """Detect the edges of one image and write ``<stem>.png`` (and ``<stem>.npy``) atomically."""
     import numpy as np
 
     from contours.detect import detect_edges
+    from mcg import storage
 
     edges, _ = detect_edges(image, model, multiscale=multiscale, sharpen=sharpen, nms=nms)
-    target = out_dir / f"{path.stem}.png"
+    stem = storage.stem(path)
     png = np.clip(np.round(edges * 255.0), 0, 255).astype(np.uint8)
-    if not cv2.imwrite(str(target), png):
-        raise OSError(f"cannot write {target}")
+    target = storage.write_bytes(storage.join(out_dir, f"{stem}.png"), storage.png_bytes(png))
     if npy:
-        np.save(out_dir / f"{path.stem}.npy", edges)
-    return str(target)
+        storage.write_bytes(storage.join(out_dir, f"{stem}.npy"), storage.npy_bytes(edges))
+    return target
 
 
 def run(args) -> int:
     """Detect edges in every image of ``args.images`` (model loaded once per process)."""
-    from contours.detect import load_model
-    from mcg.batch import check_image_paths, run_over_images
+    from contours.detect import DEFAULT_MODEL, load_model
+    from mcg.batch import BatchJob, file_digest, run_batch
 
-    paths = check_image_paths(args.images)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    model_file = args.model or DEFAULT_MODEL
     load_model(args.model)  # a bad model file is refused before any image
-    process = functools.partial(write_edges, out_dir=out_dir, model=args.model,
-                                multiscale=args.multiscale, sharpen=args.sharpen,
-                                nms=not args.no_nms, npy=args.npy)
-    return run_over_images(paths, process, "mcg edges", workers=args.workers)
+    out = str(args.out)
+    job = BatchJob(
+        command="edges",
+        process=functools.partial(write_edges, out_dir=out, model=args.model,
+                                  multiscale=args.multiscale, sharpen=args.sharpen,
+                                  nms=not args.no_nms, npy=args.npy),
+        outputs=functools.partial(edge_outputs, npy=args.npy),
+        parameters={"multiscale": args.multiscale, "sharpen": args.sharpen,
+                    "nms": not args.no_nms, "npy": args.npy},
+        models={"edge_forest": file_digest(model_file)},
+    )
+    return run_batch(args.images, out, job, workers=args.workers, scheduler=args.scheduler,
+                     overwrite=args.overwrite)

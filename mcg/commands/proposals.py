@@ -1,11 +1,11 @@
-"""``mcg proposals``: ranked object proposals of images (per-image .npz, COCO results JSON)."""
+"""``mcg proposals``: ranked object proposals of images (per-image .npz, COCO JSON, detector files)."""
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
+import os
 
 from mcg.batch import add_batch_arguments
+from mcg.cli import non_negative_int, positive_int
 
 
 def register(subparsers) -> None:
@@ -14,20 +14,29 @@ def register(subparsers) -> None:
         "proposals",
         help="ranked object proposals of images",
         description="Compute ranked object proposals and write one <stem>.npz per image (the "
-        "format `mcg bench proposals` reads; see eval.proposal_format), and optionally one COCO "
-        "results JSON with an RLE mask, bbox and score per proposal.",
+        "format `mcg bench proposals` reads; see eval.proposal_format); optionally also a COCO "
+        "results JSON (RLE mask, bbox and score per proposal), a detectron2 and an mmdetection "
+        "proposal file, assembled from the per-image files when every image is done. "
+        "Rerunning the same command continues a stopped run.",
     )
     add_batch_arguments(parser)
     parser.add_argument("--mode", choices=("mcg", "scg"), default="mcg",
                         help="mcg: multiscale (default); scg: single scale, faster")
-    parser.add_argument("--max", type=int, default=None, dest="max_proposals",
-                        help="keep at most N proposals per image (default: all)")
-    parser.add_argument("--coco-json", default=None,
+    parser.add_argument("--max", type=positive_int, default=None, dest="max_proposals",
+                        metavar="N", help="keep at most N proposals per image (default: all)")
+    parser.add_argument("--coco-json", default=None, metavar="FILE",
                         help="also write all proposals as one COCO results JSON file")
-    parser.add_argument("--coco-gt", default=None,
+    parser.add_argument("--detectron2", default=None, metavar="FILE.pkl",
+                        help="also write detectron2 precomputed proposals (boxes, "
+                        "objectness_logits, XYXY_ABS) for DATASETS.PROPOSAL_FILES_*")
+    parser.add_argument("--mmdet", default=None, metavar="FILE.pkl",
+                        help="also write mmdetection 3.x proposals (bboxes, scores, keyed by "
+                        "'<folder>/<file name>') for the dataset's proposal_file")
+    parser.add_argument("--coco-gt", default=None, metavar="instances.json",
                         help="COCO instances JSON giving the image ids (by file name); default: "
-                        "the numeric file stem")
-    parser.add_argument("--max-pixels", type=int, default=None,
+                        "the numeric file stems, else ids in input order, recorded in "
+                        "<export>.image_ids.json beside the COCO JSON / detectron2 file")
+    parser.add_argument("--max-pixels", type=non_negative_int, default=None,
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
     parser.add_argument("--edges", choices=("fast", "accurate"), default="fast",
                         help="edge preset of the hierarchies and candidate models: fast (default) "
@@ -35,78 +44,115 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def coco_image_ids(paths: list[Path], coco_gt: str | None) -> dict[Path, int]:
-    """COCO image id of every image: from the ground-truth file by file name, else the stem.
+def proposal_outputs(stem: str, *, coco: bool) -> tuple[str, ...]:
+    """Names of the files ``mcg proposals`` writes for an image of file stem ``stem``."""
+    from mcg.exports import coco_part_name
 
-    Raises
-    ------
-    ValueError
-        If an image is not in the ground truth, or (without it) its stem is not a number.
+    return (f"{stem}.npz", coco_part_name(stem)) if coco else (f"{stem}.npz",)
+
+
+def compute_proposals(path, image, *, out_dir: str, coco: bool, **mcg_options) -> str:
+    """Compute one image's proposals with :func:`mcg.proposals.im2mcg`; write its files.
+
+    Writes ``<stem>.npz`` and, when ``coco``, its COCO entries ``coco_parts/<stem>.jsonl``
+    (each atomically); returns a description of what was written.
     """
-    if coco_gt is not None:
-        gt_path = Path(coco_gt)
-        if not gt_path.is_file():
-            raise FileNotFoundError(f"COCO ground truth not found: {gt_path}")
-        try:
-            images = json.loads(gt_path.read_text())["images"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ValueError(f"{gt_path} is not a COCO instances file ({error})") from None
-        by_name = {Path(entry["file_name"]).name: int(entry["id"]) for entry in images}
-        missing = [p.name for p in paths if p.name not in by_name]
-        if missing:
-            raise ValueError(f"image(s) not in {gt_path}: {', '.join(missing[:10])}")
-        return {p: by_name[p.name] for p in paths}
-    not_numeric = [p.name for p in paths if not p.stem.isdigit()]
-    if not_numeric:
-        raise ValueError("image ids are taken from numeric file stems, but these are not: "
-                         f"{', '.join(not_numeric[:10])}; pass --coco-gt instances.json")
-    return {p: int(p.stem) for p in paths}
-
-
-def compute_proposals(path: Path, image, *, out_dir: Path, coco: bool,
-                      **mcg_options) -> tuple[str, list | None]:
-    """Compute one image's proposals with :func:`mcg.proposals.im2mcg` and write its .npz.
-
-    Returns the description of the file written and, when ``coco`` is true, the image's COCO
-    results with ``image_id`` 0 (the caller sets the real id), else None.
-    """
-    from eval.proposal_format import save_proposals
+    from eval.proposal_format import proposal_arrays
+    from mcg import storage
+    from mcg.exports import coco_part_bytes, coco_part_name
     from mcg.proposals import im2mcg, proposals_to_coco
 
     proposals = im2mcg(image, **mcg_options)
-    target = out_dir / f"{path.stem}.npz"
-    save_proposals(target, proposals)
-    results = proposals_to_coco(proposals, 0) if coco else None
-    return f"{target} ({proposals.n_proposals} proposals)", results
+    stem = storage.stem(path)
+    if coco:
+        storage.write_bytes(storage.join(out_dir, coco_part_name(stem)),
+                            coco_part_bytes(proposals_to_coco(proposals, 0)))
+    target = storage.join(out_dir, f"{stem}.npz")
+    storage.write_bytes(target, storage.npz_bytes(proposal_arrays(proposals, source=target)))
+    return f"{target} ({proposals.n_proposals} proposals)"
+
+
+def proposal_models(mode: str, edges: str) -> dict:
+    """Digests of the model files behind the proposals of a mode and edge preset."""
+    from mcg.batch import file_digest
+    from mcg.commands.ucm import hierarchy_models
+    from mcg.pipeline import preset_key
+    from mcg.proposals import MODELS_DIR
+
+    models = hierarchy_models(None)
+    key = preset_key(mode, edges)
+    for kind in ("working_points", "ranker"):
+        path = MODELS_DIR / f"{key}_{kind}.npz"
+        models[kind] = file_digest(path) if path.is_file() else "absent (untrained fallback)"
+    return models
+
+
+def _check_export_target(location: str | None, option: str, inputs: set[str]) -> None:
+    """Refuse an export path that is a folder, an input image, or cannot be written."""
+    from mcg import storage
+
+    if location is None:
+        return
+    if storage.is_dir(location):
+        raise ValueError(f"{option} {location} is a folder; give a file name")
+    if os.fspath(location) in inputs:
+        raise ValueError(f"{option} {location} is an input image")
+    name = storage.base_name(location)
+    folder = location[: len(location) - len(name)].rstrip("/\\") or "."
+    storage.make_folder(folder)
 
 
 def run(args) -> int:
-    """Compute and write the proposals of every image (models load and compile once per process)."""
-    from mcg.batch import check_image_paths, run_over_images
+    """Compute and write the proposals of every image, then the requested export files."""
+    from mcg import exports, storage
+    from mcg.batch import BatchJob, check_image_paths, done_images, run_batch
     from mcg.pipeline import MCG_MAX_PIXELS
 
     paths = check_image_paths(args.images)
-    if args.max_proposals is not None and args.max_proposals < 1:
-        raise ValueError(f"--max must be at least 1, got {args.max_proposals}")
-    image_ids = coco_image_ids(paths, args.coco_gt) if args.coco_json else None
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = {os.fspath(p) for p in paths}
+    exports_given = {"--coco-json": args.coco_json, "--detectron2": args.detectron2,
+                     "--mmdet": args.mmdet}
+    given = [value for value in exports_given.values() if value]
+    if len(set(given)) < len(given):
+        raise ValueError("--coco-json, --detectron2 and --mmdet must name different files")
+    for option, location in exports_given.items():
+        _check_export_target(location, option, inputs)
+    id_export = args.coco_json or args.detectron2
+    id_map = exports.id_map_location(id_export) if id_export else None
+    ids, assigned = (exports.assign_image_ids(paths, args.coco_gt, id_map) if id_export
+                     else ({}, False))
+    out = str(args.out)
     max_pixels = MCG_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    coco_results: list[dict] = []
-    process = functools.partial(compute_proposals, out_dir=out_dir, coco=bool(args.coco_json),
-                                mode=args.mode, n_proposals=args.max_proposals,
-                                edges=args.edges, max_pixels=max_pixels)
-
-    def collect(path: Path, results: list) -> None:
-        for result in results:
-            result["image_id"] = image_ids[path]
-        coco_results.extend(results)
-
-    status = run_over_images(paths, process, "mcg proposals", workers=args.workers,
-                             collect=collect)
+    coco = bool(args.coco_json)
+    job = BatchJob(
+        command="proposals",
+        process=functools.partial(compute_proposals, out_dir=out, coco=coco, mode=args.mode,
+                                  n_proposals=args.max_proposals, edges=args.edges,
+                                  max_pixels=max_pixels),
+        outputs=functools.partial(proposal_outputs, coco=coco),
+        parameters={"mode": args.mode, "max_proposals": args.max_proposals,
+                    "edges": args.edges, "max_pixels": max_pixels},
+        models=proposal_models(args.mode, args.edges),
+    )
+    status = run_batch(paths, out, job, workers=args.workers, scheduler=args.scheduler,
+                       overwrite=args.overwrite, checked=True)
+    if not given:
+        return status
+    done = done_images(paths, out, job)
+    if assigned:
+        exports.write_id_map(id_map, {storage.base_name(p): ids[storage.base_name(p)]
+                                      for p in paths})
+        print(f"image ids assigned in input order: {id_map}")
     if args.coco_json:
-        coco_path = Path(args.coco_json)
-        coco_path.parent.mkdir(parents=True, exist_ok=True)
-        coco_path.write_text(json.dumps(coco_results))
-        print(f"wrote {len(coco_results)} COCO results to {coco_path}")
+        count = exports.write_coco_results(args.coco_json, out, done, ids)
+        print(f"wrote {count} COCO results of {len(done)} image(s) to {args.coco_json}")
+    if args.detectron2:
+        count = exports.write_detectron2_proposals(args.detectron2, out, done, ids)
+        print(f"wrote detectron2 proposals of {count} image(s) to {args.detectron2}")
+    if args.mmdet:
+        count = exports.write_mmdet_proposals(args.mmdet, out, done)
+        print(f"wrote mmdetection proposals of {count} image(s) to {args.mmdet}")
+    if len(done) < len(paths):
+        print(f"{len(paths) - len(done)} image(s) are not in these files (failed: see "
+              f"{storage.join(out, 'mcg_failed.txt')}; a rerun retries them)")
     return status

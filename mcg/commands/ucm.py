@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from mcg.batch import add_batch_arguments
+from mcg.cli import non_negative_int
 
 FORMATS = ("bsds", "npz", "png")
+#: File name ending of each format.
+FORMAT_SUFFIXES = {"bsds": "mat", "npz": "npz", "png": "png"}
 
 
 def register(subparsers) -> None:
@@ -28,51 +30,74 @@ def register(subparsers) -> None:
     parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
                         help="accurate: contours averaged over three image sizes, as the MCG "
                         "release (default); fast: one size, 0.2-0.4 s less per BSDS image")
-    parser.add_argument("--max-pixels", type=int, default=None,
+    parser.add_argument("--max-pixels", type=non_negative_int, default=None,
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
     parser.add_argument("--edge-model", default=None,
                         help="structured edge forest .npz (default: the shipped model)")
     parser.set_defaults(func=run)
 
 
-def write_hierarchy(tree, out_dir: Path, stem: str, fmt: str) -> Path:
-    """Write a merge tree in one of the :data:`FORMATS`; returns the file written."""
-    import cv2
+def hierarchy_outputs(stem: str, *, fmt: str) -> tuple[str, ...]:
+    """Names of the files ``mcg ucm --format fmt`` writes for an image of file stem ``stem``."""
+    return (f"{stem}.{FORMAT_SUFFIXES[fmt]}",)
+
+
+def hierarchy_bytes(tree, fmt: str) -> bytes:
+    """A merge tree's file content in one of the :data:`FORMATS` (the same bytes for the same tree)."""
     import numpy as np
-    import scipy.io
+
+    from mcg import storage
 
     if fmt == "bsds":
-        path = out_dir / f"{stem}.mat"
-        scipy.io.savemat(path, {"ucm2": tree.to_ucm2()}, do_compression=True)
-    elif fmt == "npz":
-        path = out_dir / f"{stem}.npz"
-        tree.save(path)
-    else:
-        path = out_dir / f"{stem}.png"
-        ucm = tree.to_ucm()
-        png = np.clip(np.round(ucm * 255.0), 0, 255).astype(np.uint8)
-        if not cv2.imwrite(str(path), png):
-            raise OSError(f"cannot write {path}")
-    return path
+        return storage.mat_bytes({"ucm2": tree.to_ucm2()})
+    if fmt == "npz":
+        return storage.npz_bytes(tree.to_arrays())
+    png = np.clip(np.round(tree.to_ucm() * 255.0), 0, 255).astype(np.uint8)
+    return storage.png_bytes(png)
 
 
-def compute_hierarchy(path: Path, image, *, out_dir: Path, fmt: str, **ucm_options) -> str:
+def write_hierarchy(tree, out_dir, stem: str, fmt: str) -> str:
+    """Write a merge tree in one of the :data:`FORMATS` atomically; returns the file written."""
+    from mcg import storage
+
+    location = storage.join(str(out_dir), hierarchy_outputs(stem, fmt=fmt)[0])
+    return storage.write_bytes(location, hierarchy_bytes(tree, fmt))
+
+
+def compute_hierarchy(path, image, *, out_dir: str, fmt: str, **ucm_options) -> str:
     """Compute one image's hierarchy with :func:`mcg.pipeline.im2ucm` and write it."""
+    from mcg import storage
     from mcg.pipeline import im2ucm
 
-    return str(write_hierarchy(im2ucm(image, **ucm_options), out_dir, path.stem, fmt))
+    return write_hierarchy(im2ucm(image, **ucm_options), out_dir, storage.stem(path), fmt)
+
+
+def hierarchy_models(edge_model: str | None) -> dict:
+    """Digests of the model files behind a hierarchy: the edge forest and the calibration."""
+    from contours.detect import DEFAULT_MODEL
+    from mcg.batch import file_digest
+    from mcg.calibration import CALIBRATION_FILE, MODELS_DIR
+
+    return {"edge_forest": file_digest(edge_model or DEFAULT_MODEL),
+            "calibration": file_digest(MODELS_DIR / CALIBRATION_FILE)}
 
 
 def run(args) -> int:
     """Compute and write the hierarchy of every image (models load and compile once per process)."""
-    from mcg.batch import check_image_paths, run_over_images
+    from mcg.batch import BatchJob, run_batch
     from mcg.pipeline import MCG_MAX_PIXELS
 
-    paths = check_image_paths(args.images)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = str(args.out)
     max_pixels = MCG_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    process = functools.partial(compute_hierarchy, out_dir=out_dir, fmt=args.format,
-                                mode=args.mode, solver=args.solver, edges=args.edges,
-                                edge_model=args.edge_model, max_pixels=max_pixels)
-    return run_over_images(paths, process, "mcg ucm", workers=args.workers)
+    options = dict(mode=args.mode, solver=args.solver, edges=args.edges,
+                   edge_model=args.edge_model, max_pixels=max_pixels)
+    job = BatchJob(
+        command="ucm",
+        process=functools.partial(compute_hierarchy, out_dir=out, fmt=args.format, **options),
+        outputs=functools.partial(hierarchy_outputs, fmt=args.format),
+        parameters={"format": args.format, "mode": args.mode, "solver": args.solver,
+                    "edges": args.edges, "max_pixels": max_pixels},
+        models=hierarchy_models(args.edge_model),
+    )
+    return run_batch(args.images, out, job, workers=args.workers, scheduler=args.scheduler,
+                     overwrite=args.overwrite)
