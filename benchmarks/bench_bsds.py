@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_bsds.py --val [--limit N] [--workers 2]
                                                     # gPb-owt-ucm on BSDS500 val, 99 thresholds
     python benchmarks/bench_bsds.py --vs-pyedgeeval PYTHON --pngs DIR [--nms] [--workers 2]
+                                    [--limit N]
                                                     # against pyEdgeEval (PyPI), see below
 
 Prints, for the golden demo, the largest difference with the original's files per run,
@@ -137,14 +138,19 @@ def _run_pyedgeeval(python: str, pngs: Path, gt: Path, nthresh: int, workers: in
 
 
 def _pee_files(out: Path, ids: list) -> dict:
-    """pyEdgeEval's result files in the original's column layout (images in ``ids`` order)."""
+    """pyEdgeEval's result files in the original's column layout (images in ``ids`` order).
+
+    Its ``eval_bdry.txt`` ends with ``AUC, AP``: its AUC is the original's "AP" (area under
+    the interpolated PR curve), its AP a maximum-precision average the original does not
+    compute; the original's column is filled with the AUC.
+    """
     overall = np.loadtxt(out / "eval_bdry.txt", ndmin=2)   # ... OIS F, AUC, AP
     per_image = {}
     for line in (out / "eval_bdry_img.txt").read_text().splitlines():
         name, *vals = line.split()
         per_image[Path(name).name] = [float(v) for v in vals]
     img = np.array([[k + 1] + per_image[iid] for k, iid in enumerate(ids)])
-    return {"eval_bdry.txt": overall[:, [0, 1, 2, 3, 4, 5, 6, 8]],
+    return {"eval_bdry.txt": overall[:, [0, 1, 2, 3, 4, 5, 6, 7]],
             "eval_bdry_img.txt": img,
             "eval_bdry_thr.txt": np.loadtxt(out / "eval_bdry_thr.txt", ndmin=2)}
 
@@ -159,7 +165,8 @@ def _headline(row) -> str:
     return f"ODS {r[3]:.4f}  OIS {r[6]:.4f}  AP {r[7]:.4f}"
 
 
-def vs_pyedgeeval(python: str, pngs: Path | None, nms: bool, workers: int) -> None:
+def vs_pyedgeeval(python: str, pngs: Path | None, nms: bool, workers: int,
+                  limit: int | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="bsds_vs_pee_"))
     # 1. golden: the original's demo PNGs, 5 thresholds (its test_2 files)
     demo = DATA / "bsds_bench"
@@ -176,17 +183,27 @@ def vs_pyedgeeval(python: str, pngs: Path | None, nms: bool, workers: int) -> No
     _, pee_s, _ = _run_pyedgeeval(python, demo / "png", demo / "groundTruth", 5, 1, False,
                                   pee_out)
     pee_files = _pee_files(pee_out, ids)
+    pee_ap = float(np.loadtxt(pee_out / "eval_bdry.txt", ndmin=2)[0, 8])
     gold = np.loadtxt(demo / "test_2" / "eval_bdry.txt", ndmin=2)
     print(f"  original    {_headline(gold)}")
     for name, files, secs in (("ours", ours_files, ours_s), ("pyEdgeEval", pee_files, pee_s)):
         diffs = _max_diffs(files, demo / "test_2")
         print(f"  {name:<11} {_headline(files['eval_bdry.txt'])}  ({secs:.1f} s); max |diff| "
               + ", ".join(f"{k} {v:.6f}" for k, v in diffs.items()))
+    print(f"  (pyEdgeEval's AP column is its AUC; its own 'AP' measure: {pee_ap:.4f})")
     if pngs is None:
         return
     # 2. the BSDS500 val images, 99 thresholds, same processes for both
     gt = DATA / "bsds500" / "groundTruth" / "val"
-    print(f"BSDS500 val, {pngs}, 99 thresholds, {workers} processes, NMS {nms}:")
+    if limit:   # the first images only: a folder of links to their ground truth
+        subset = work / "gt_subset"
+        subset.mkdir()
+        for path in sorted(gt.glob("*.mat"))[:limit]:
+            (subset / path.name).symlink_to(path)
+        gt = subset
+    n_images = len(list(gt.glob("*.mat")))
+    print(f"BSDS500 val ({n_images} images), {pngs}, 99 thresholds, {workers} processes, "
+          f"NMS {nms}:")
     t = time.perf_counter()
     summary = bsds_benchmark(pngs, gt, out_dir=work / "ours_val", nthresh=99, workers=workers,
                              regions=False, plot=False, nms=nms)
@@ -197,7 +214,8 @@ def vs_pyedgeeval(python: str, pngs: Path | None, nms: bool, workers: int) -> No
     wall, own, _ = _run_pyedgeeval(python, pngs, gt, 99, workers, nms, work / "pee_val")
     val_ids = sorted(p.stem for p in gt.glob("*.mat"))
     pee = _pee_files(work / "pee_val", val_ids)["eval_bdry.txt"].ravel()
-    print(f"  pyEdgeEval  {_headline(pee)}  wall {wall:.1f} s (its evaluate() {own:.1f} s)")
+    print(f"  pyEdgeEval  {_headline(pee)}  wall {wall:.1f} s (its evaluate() {own:.1f} s; "
+          "AP = its AUC)")
     print(f"  files in {work}")
 
 
@@ -216,7 +234,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.vs_pyedgeeval:
         vs_pyedgeeval(args.vs_pyedgeeval, Path(args.pngs) if args.pngs else None, args.nms,
-                      args.workers)
+                      args.workers, args.limit)
         return
     matching_speed()
     if args.val:
