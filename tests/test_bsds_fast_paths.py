@@ -190,3 +190,42 @@ def test_joint_counts_equal_bincount():
     gt = rng.integers(0, 4, (30, 40))
     ref = np.bincount((gt * 7 + seg).ravel(), minlength=4 * 7).reshape(4, 7)
     np.testing.assert_array_equal(_label_counts(seg, gt, 6, 3), ref)
+
+
+def test_real_hierarchies_give_the_plain_computation_counts(monkeypatch):
+    """On published gPb-owt-ucm hierarchies of BSDS val: the benchmark's counts equal those
+    of the plain computation (scikit-image thin, correspond_pixels per human, ndimage.label
+    at every threshold), bit for bit."""
+    import eval.bsds as bsds
+    from eval.bsds_io import load_ground_truth, load_result
+    from tests.conftest import shared_path
+
+    results = shared_path("bsds500", "gpb_ucm2", "val")
+    gt_dir = shared_path("bsds500", "groundTruth", "val")
+    for iid in sorted(p.stem for p in gt_dir.glob("*.mat"))[:1]:
+        gt = load_ground_truth(gt_dir / f"{iid}.mat")
+        res = load_result(results / f"{iid}.mat", gt.shape)
+        fast = (bsds.evaluate_boundaries_image(res, gt.boundaries, nthresh=12),
+                bsds.evaluate_regions_image(res, gt.segmentations, nthresh=12))
+
+        def plain_counts(self, bmap):
+            union = np.zeros(bmap.shape, bool)
+            recall = 0.0
+            for g in gts:
+                m1, m2 = correspond_pixels(bmap, g, 0.0075)
+                union |= m1
+                recall += float(m2.sum())
+            return recall, float(bmap.sum()), float(union.sum())
+
+        gts = gt.boundaries
+        with monkeypatch.context() as m:
+            m.setattr(bsds, "thin_boundaries", thin)
+            m.setattr(BoundaryMatcher, "counts", plain_counts)
+            m.setattr(bsds._UcmSegmenter, "segment",
+                      lambda self, t: _segment_ucm(self.ucm2, t))
+            plain = (bsds.evaluate_boundaries_image(res, gt.boundaries, nthresh=12),
+                     bsds.evaluate_regions_image(res, gt.segmentations, nthresh=12))
+        for a, b in zip(fast, plain):
+            for name, value in vars(a).items():
+                np.testing.assert_array_equal(value, getattr(b, name), err_msg=f"{iid} {name}")
+        assert fast[0].cnt_p.max() > 0 and fast[1].cnt_r.max() > 0
