@@ -16,6 +16,16 @@ class CommandError(Exception):
     """An error caused by the user's input, reported as one line without a traceback."""
 
 
+def _whole_number(text: str, minimum: int, kind: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse ``type`` for options that take a whole number of at least 1.
 
@@ -33,13 +43,7 @@ def positive_int(text: str) -> int:
     argparse.ArgumentTypeError
         If ``text`` is not an integer of at least 1 (argparse reports it and exits with 2).
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+    return _whole_number(text, 1, "positive")
 
 
 def non_negative_int(text: str) -> int:
@@ -50,13 +54,7 @@ def non_negative_int(text: str) -> int:
     argparse.ArgumentTypeError
         If ``text`` is not an integer of at least 0 (argparse reports it and exits with 2).
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+    return _whole_number(text, 0, "non-negative")
 
 
 class Terminated(KeyboardInterrupt):
