@@ -452,7 +452,7 @@ def test_coco_json_with_assigned_ids_and_detector_files(tmp_path, capsys):
         assert pickle.load(handle)["ids"] == [3, 1, 2]  # input (name) order
 
 
-def test_our_benchmark_reads_our_coco_json_with_hundreds_of_proposals(tmp_path):
+def test_our_benchmark_reads_a_coco_json_with_5000_proposals_per_image(tmp_path, capsys):
     """pycocotools' mask.area fails on 256+ RLEs at once; the benchmark must not."""
     from eval.coco_io import CocoGroundTruth
     from eval.proposals import evaluate_dataset, open_proposals, rle_areas
@@ -474,7 +474,7 @@ def test_our_benchmark_reads_our_coco_json_with_hundreds_of_proposals(tmp_path):
     gt_path.write_text(json.dumps(gt))
     rng = np.random.default_rng(0)
     results, areas = [], []
-    for i in range(320):
+    for i in range(5000):
         y0, x0 = rng.integers(0, height - 10), rng.integers(0, width - 10)
         mask = np.zeros((height, width), np.uint8)
         mask[y0:y0 + 10, x0:x0 + 10] = 1
@@ -482,7 +482,7 @@ def test_our_benchmark_reads_our_coco_json_with_hundreds_of_proposals(tmp_path):
             mask = gt_mask.copy()  # one exact hit, ranked 101st
         areas.append(int(mask.sum()))
         encoded = mask_utils.encode(np.asfortranarray(mask))
-        results.append({"image_id": 7, "category_id": 1, "score": 1.0 - i / 1000,
+        results.append({"image_id": 7, "category_id": 1, "score": 1.0 - i / 10000,
                         "segmentation": {"size": [height, width],
                                          "counts": encoded["counts"].decode()}})
     results_path = tmp_path / "results.json"
@@ -490,11 +490,15 @@ def test_our_benchmark_reads_our_coco_json_with_hundreds_of_proposals(tmp_path):
     rles = [r["segmentation"] for r in results]
     np.testing.assert_array_equal(rle_areas(rles), areas)
     outcome = evaluate_dataset(CocoGroundTruth(gt_path), folder, open_proposals(results_path),
-                               n_values=(100, 320))
+                               n_values=(100, 5000))
     evaluation = outcome.evaluations[0]
-    assert evaluation.n_proposals == 320
+    assert evaluation.n_proposals == 5000
     assert evaluation.best_iou[0, 0] < 1.0  # the exact hit is 101st
     assert evaluation.best_iou[0, 1] == pytest.approx(1.0) and evaluation.best_index[0, 1] == 100
+    # the command line on the same files
+    assert main(["bench", "proposals", "--gt", str(gt_path), "--images", str(folder),
+                 "--proposals", str(results_path), "--out", str(tmp_path / "bench")]) == 0
+    assert (tmp_path / "bench").is_dir()
 
 
 # ---------------------------------------------------------------------------- Dask
