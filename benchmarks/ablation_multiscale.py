@@ -49,6 +49,9 @@ def main(argv=None) -> int:
     parser.add_argument("--edges", choices=("accurate", "fast"), default="accurate",
                         help="edge preset of the contours and calibration (default accurate)")
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
 
     import scipy.io
 

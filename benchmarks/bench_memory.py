@@ -26,6 +26,9 @@ def main(argv=None) -> int:
     parser.add_argument("--mode", default="mcg", choices=("mcg", "scg"))
     parser.add_argument("--edges", default="accurate", choices=tuple(EDGE_PRESETS))
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
     width = int(round(math.sqrt(args.megapixels * 1e6 * 1.5)))
     height = int(round(args.megapixels * 1e6 / width))
     image = cv2.resize(default_image()[1], (width, height), interpolation=cv2.INTER_CUBIC)

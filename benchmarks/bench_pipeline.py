@@ -45,6 +45,9 @@ def main(argv=None) -> int:
                         help="resize each image to this many pixels on its long side first "
                         "(500: PASCAL VOC size)")
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
     if args.long_side is not None and args.long_side < 8:
         parser.error("--long-side must be at least 8 pixels")
     if args.edges is None:

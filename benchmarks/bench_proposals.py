@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from eval.coco_io import CocoGroundTruth, match_images  # noqa: E402
-from eval.proposal_format import Proposals, proposals_from_masks, save_proposals  # noqa: E402
+from grouping.proposal_format import Proposals, proposals_from_masks, save_proposals  # noqa: E402
 from eval.proposals import (ProposalBenchmarkWarning, evaluate_dataset,  # noqa: E402
                             format_table, write_outputs)
 

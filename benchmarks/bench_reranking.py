@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default=str(Path(__file__).resolve().parents[1] / "mcg" / "models"))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
     rows = []
     for rule, options in RULES:
         tag = "_".join(f"{k}{v}" for k, v in options.items())

@@ -48,6 +48,51 @@ def load_model(model: EdgeForest | str | Path | None = None) -> EdgeForest:
     return _load_cached(str(Path(model).resolve()))
 
 
+def check_image(image) -> np.ndarray:
+    """Check that ``image`` is an image array this package takes, with a clear error if not.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) grayscale, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; dtype uint8 (0..255),
+        uint16 (0..65535) or floating point with finite values in [0, 1]. Colour images are
+        RGB: ``cv2.imread`` gives BGR, reverse it (``image[:, :, ::-1]``) or read with
+        :func:`mcg.io.read_image`.
+
+    Returns
+    -------
+    ndarray
+        ``image`` itself.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong: not an array (a path, ``None``, a list), shape, empty, dtype,
+        non-finite or out-of-range float values.
+    """
+    if not isinstance(image, np.ndarray):
+        hint = (" (to read a file, use mcg.read_image(path))"
+                if isinstance(image, (str, Path)) else "")
+        raise ValueError("image must be a numpy array ((H, W, 3) uint8 RGB, or (H, W) "
+                         f"grayscale), not {type(image).__name__}{hint}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+        raise ValueError("image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape "
+                         f"{image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
+    if image.dtype in (np.uint8, np.uint16):
+        return image
+    if not np.issubdtype(image.dtype, np.floating):
+        raise ValueError(f"unsupported image dtype {image.dtype}; use uint8, uint16 or float "
+                         "in [0, 1]")
+    if not np.all(np.isfinite(image)):
+        raise ValueError("float image contains NaN or infinite values")
+    if image.min() < 0.0 or image.max() > 1.0:
+        raise ValueError(f"float image values must lie in [0, 1]; got [{image.min():g}, "
+                         f"{image.max():g}]")
+    return image
+
+
 def as_rgb_float(image: np.ndarray) -> np.ndarray:
     """Validate an image and convert it to float32 RGB in [0, 1].
 
@@ -66,26 +111,13 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
     ValueError
         For any other type, dtype, shape, an empty image, or float values outside [0, 1].
     """
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"image must be a numpy array, not {type(image).__name__}")
-    if image.ndim == 3 and image.shape[2] in (1, 3, 4):
-        pass
-    elif image.ndim != 2:
-        raise ValueError(f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image is empty (shape {image.shape})")
+    image = check_image(image)
     if image.dtype == np.uint8:
         rgb = image.astype(np.float32) / 255.0
     elif image.dtype == np.uint16:
         rgb = image.astype(np.float32) / 65535.0
-    elif np.issubdtype(image.dtype, np.floating):
-        rgb = image.astype(np.float32)
-        if not np.all(np.isfinite(rgb)):
-            raise ValueError("float image contains NaN or infinite values")
-        if rgb.min() < 0.0 or rgb.max() > 1.0:
-            raise ValueError(f"float image values must lie in [0, 1]; got [{rgb.min():g}, {rgb.max():g}]")
     else:
-        raise ValueError(f"unsupported image dtype {image.dtype}; use uint8, uint16 or float in [0, 1]")
+        rgb = image.astype(np.float32)
     if rgb.ndim == 2:
         rgb = rgb[:, :, None]
     if rgb.shape[2] == 1:
@@ -431,6 +463,14 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
     ------
     ValueError
         For an unsupported image (dtype, shape, empty, float range) or ``sharpen``.
+
+    Examples
+    --------
+    >>> from skimage.data import astronaut
+    >>> from mcg import detect_edges
+    >>> edges, orientation = detect_edges(astronaut())  # (512, 512, 3) uint8 RGB in
+    >>> edges.shape, edges.dtype, orientation.dtype
+    ((512, 512), dtype('float32'), dtype('float32'))
     """
     if sharpen not in (0, 1, 2) or isinstance(sharpen, bool):
         raise ValueError(f"sharpen must be 0, 1 or 2, not {sharpen!r}")

@@ -38,7 +38,7 @@ Conventions and choices:
   COCO result JSON, sorted per image by descending score, ties keep file order); the top
   ``N`` are the first ``min(N, n_proposals)``. Among equal IoUs the better-ranked wins.
 * Boxes: ``[x0, y0, x1, y1]`` with exclusive ``x1, y1`` (see
-  :mod:`eval.proposal_format`); ground-truth boxes are the tight boxes of the instance
+  :mod:`grouping.proposal_format`); ground-truth boxes are the tight boxes of the instance
   masks (as MCG's ``mask2box``; not COCO's float ``bbox`` field), box IoU uses continuous
   areas ``(x1 - x0) * (y1 - y0)``. Boxes of RLE proposals are the tight boxes of the masks.
 * An image with no proposals (empty file, or absent from a COCO result JSON) and an image
@@ -62,7 +62,7 @@ import numpy as np
 
 from eval.coco_io import (BsdsGroundTruth, CocoGroundTruth, GroundTruthImage, ImageInstances,
                           load_ground_truth, match_images)
-from eval.proposal_format import Proposals, load_proposals
+from grouping.proposal_format import Proposals, load_proposals
 
 N_VALUES: tuple[int | None, ...] = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, None)
 """Proposal budgets; ``None`` means all proposals of the image."""
@@ -358,6 +358,17 @@ def evaluate_proposals(gt_masks: np.ndarray, proposals=None, *, boxes: np.ndarra
     ValueError
         When a proposal's size differs from the ground truth's, or the counts of boxes
         and masks differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mcg import Proposals, evaluate_proposals
+    >>> superpixels = np.array([[0, 0, 1], [2, 2, 1]], dtype=np.int32)
+    >>> proposals = Proposals.from_leaf_sets(superpixels, [[1], [0, 2]], scores=[0.9, 0.4])
+    >>> gt_masks = np.array([[[1, 1, 0], [1, 1, 0]]], dtype=bool)   # one instance
+    >>> result = evaluate_proposals(gt_masks, proposals, n_values=(1, 2))
+    >>> result.best_iou                           # best Jaccard within the top 1 and top 2
+    array([[0., 1.]])
     """
     from pycocotools import mask as mask_utils
 
@@ -533,7 +544,7 @@ def summarize(evaluations: Sequence[ImageEvaluation],
 
 # ---------------------------------------------------------------------------- sources
 class NpzProposalFolder:
-    """Proposals stored as ``<image stem>.npz`` files of :mod:`eval.proposal_format`."""
+    """Proposals stored as ``<image stem>.npz`` files of :mod:`grouping.proposal_format`."""
 
     has_masks = True
 
@@ -696,6 +707,13 @@ def evaluate_dataset(ground_truth, images_dir: str | os.PathLike, proposals,
     ValueError
         No ground-truth image in the folder, corrupt proposal file, proposal size
         different from its image (message names the image).
+
+    Examples
+    --------
+    >>> from mcg import evaluate_dataset
+    >>> result = evaluate_dataset("instances_val2017.json", "val2017/",
+    ...                           "proposals/")                      # doctest: +SKIP
+    >>> print(result.summary["n_images"])                           # doctest: +SKIP
     """
     start = time.perf_counter()
     gt = (ground_truth if isinstance(ground_truth, (CocoGroundTruth, BsdsGroundTruth))

@@ -15,7 +15,7 @@ their number. The *contour strength* of an element between two pixels is the val
 double-size map at that element (``ucm2`` convention, see :mod:`grouping.hierarchy`) or, for
 an ``(H, W)`` map, the larger of the two pixels' values; frame elements have strength 0.
 Boxes are ``[x0, y0, x1, y1)`` with exclusive upper corners, as in
-:mod:`eval.proposal_format`.
+:mod:`grouping.proposal_format`.
 """
 from __future__ import annotations
 

@@ -335,6 +335,18 @@ class MergeTree:
     ------
     ValueError
         If any of the above conditions is violated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mcg import MergeTree
+    >>> leaves = np.array([[0, 0, 1], [2, 2, 1]])   # three regions
+    >>> tree = MergeTree(leaves, merges=[[0, 2], [1, 3]], heights=[0.2, 0.7])
+    >>> tree.segmentation_at(0.5)                 # leaves 0 and 2 are one region above 0.2
+    array([[1, 1, 0],
+           [1, 1, 0]], dtype=int32)
+    >>> float(tree.to_ucm2().max())
+    0.7
     """
 
     def __init__(self, leaves, merges, heights):

@@ -1037,9 +1037,9 @@ def proposals_from_trees(trees: Sequence[MergeTree], contours=None, model=None, 
 
     Returns
     -------
-    eval.proposal_format.Proposals (and the CandidateStage when ``return_stage``).
+    grouping.proposal_format.Proposals (and the CandidateStage when ``return_stage``).
     """
-    from eval.proposal_format import Proposals
+    from grouping.proposal_format import Proposals
 
     stage = candidate_stage(trees, n_cands, contours, j_duplicate=j_duplicate)
     t0 = time.perf_counter()

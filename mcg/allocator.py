@@ -9,8 +9,11 @@ expensive: the whole MCG mode on a COCO image spends about a quarter of its time
 :func:`keep_freed_memory` tells glibc (``mallopt``) to serve large blocks from the heap and
 not to give freed memory back to the system, so the next array reuses pages that are already
 mapped. The results are unchanged (only where memory comes from changes); the process keeps
-its peak resident size until it exits. :mod:`mcg.pipeline` calls it on import unless the
-environment variable ``MCG_SYSTEM_MALLOC=1`` is set. It does nothing on non-glibc platforms.
+its peak resident size until it exits. The ``mcg`` command line calls it in its own process
+and in its worker processes (local or Dask) unless the environment variable
+``MCG_SYSTEM_MALLOC=1`` is set; importing the library does not, so a program using the library
+keeps its own malloc settings unless it calls :func:`keep_freed_memory` itself. It does
+nothing on non-glibc platforms.
 """
 from __future__ import annotations
 

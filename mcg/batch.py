@@ -149,9 +149,13 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _init_worker(stop_event, parent_pid: int) -> None:
-    """Worker initializer: Ctrl-C and SIGTERM are the parent's to handle (it sets ``stop_event``
-    and lets running images finish); the worker ends if the parent dies."""
+    """Worker initializer: malloc keeps freed memory (:mod:`mcg.allocator`); Ctrl-C and
+    SIGTERM are the parent's to handle (it sets ``stop_event`` and lets running images
+    finish); the worker ends if the parent dies."""
+    from mcg.allocator import keep_freed_memory
+
     global _STOP_EVENT
+    keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _STOP_EVENT = stop_event
@@ -298,7 +302,10 @@ def _worker_version() -> str:
 
 
 def _run_chunk(process: Callable, paths: list) -> list[tuple]:
-    """:func:`_run_one` on several images (one Dask task)."""
+    """:func:`_run_one` on several images (one Dask task, in a worker process of the cluster)."""
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # once per worker process; later calls return at once
     return [_run_one(process, path) for path in paths]
 
 

@@ -301,6 +301,9 @@ def main(argv=None) -> int:
                     help="edge preset of the hierarchies (mcg.pipeline.EDGE_PRESETS); entries are "
                     "written as <mode>_accurate, or <mode> for fast (default accurate)")
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
     argv_list = sys.argv[1:] if argv is None else argv
     command = "python -m mcg.calibration " + " ".join(shlex.quote(a) for a in argv_list)
     if args.images < 1 or args.grid < 2:

@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # the command line's own process: see mcg.allocator
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:

@@ -50,7 +50,7 @@ def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k
     Parameters
     ----------
     image : ndarray, (H, W, 3) uint8 RGB
-    proposals : eval.proposal_format.Proposals
+    proposals : grouping.proposal_format.Proposals
         Proposals of ``image`` in rank order.
     path : str, Path or binary file object
         Output PNG.

@@ -26,16 +26,13 @@ import cv2
 import numpy as np
 
 from contours import detect_edges
+from contours.detect import check_image
 from grouping.hierarchy import MergeTree
 from grouping.multiscale import multiscale_hierarchy
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
-from mcg.allocator import keep_freed_memory
 from ncuts.spectral import globalize
-
-# large temporaries reuse mapped pages (see mcg.allocator; MCG_SYSTEM_MALLOC=1 disables)
-keep_freed_memory()
 
 MODES = ("scg", "mcg")
 #: Image scales of each mode, coarse-to-fine order as the MCG release (finest first).
@@ -104,27 +101,15 @@ class UcmResult:
 
 
 def _as_rgb_uint8(image) -> np.ndarray:
-    image = np.asarray(image)
+    image = check_image(image)
     if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must be HxW, HxWx3 or HxWx4, got shape {image.shape}")
-    image = image[:, :, :3]
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image is empty (shape {image.shape})")
+        image = image[:, :, None]
+    image = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[:, :, :3]
     if image.dtype == np.uint8:
         return np.ascontiguousarray(image)
     if image.dtype == np.uint16:
         return (image.astype(np.float64) / 257.0).round().astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        if not np.all(np.isfinite(image)):
-            raise ValueError("image has non-finite values")
-        if image.min() < 0 or image.max() > 1:
-            raise ValueError(
-                f"float images must have values in [0, 1], got [{image.min():.3g}, {image.max():.3g}]"
-            )
-        return (image * 255.0).round().astype(np.uint8)
-    raise ValueError(f"unsupported image dtype {image.dtype} (use uint8, uint16 or float in [0, 1])")
+    return (image * 255.0).round().astype(np.uint8)
 
 
 def _flat_tree(shape) -> MergeTree:
@@ -289,6 +274,15 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
     -------
     MergeTree or UcmResult
         The hierarchy; ``tree.to_ucm2()`` gives the (2H+1, 2W+1) float64 ucm2.
+
+    Examples
+    --------
+    >>> from skimage.data import astronaut
+    >>> from mcg import im2ucm
+    >>> tree = im2ucm(astronaut(), mode="scg")   # a MergeTree
+    >>> tree.to_ucm2().shape                     # BSDS double-size form
+    (1025, 1025)
+    >>> regions = tree.segmentation_at(0.3)      # (512, 512) int32 labels at UCM level 0.3
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

@@ -247,7 +247,7 @@ def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | N
 
 def _proposals_one(job):
     stem, trees_dir, out_dir, mode, model_path, n_cands, iou_box, rerank_options = job
-    from eval.proposal_format import save_proposals
+    from grouping.proposal_format import save_proposals
     from grouping.pareto import load_tree_folder
     from grouping.ranking import RegressionForest, proposals_from_trees
 
@@ -406,6 +406,9 @@ def main(argv=None) -> int:
                              help="edge preset of the hierarchies (default fast); accurate uses "
                              "cache folders, model files and records named <mode>_accurate")
     args = parser.parse_args(argv)
+    from mcg.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line (see mcg.allocator)
     try:
         if args.cmd == "split":
             train, held = coco_split(args.images, args.n_train)

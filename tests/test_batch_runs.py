@@ -312,7 +312,7 @@ def test_sigkill_then_rerun_gives_the_files_of_an_uninterrupted_run(tmp_path):
     process.wait(30)
     done = sorted(p.name for p in killed.glob("*.npz"))
     assert 2 <= len(done) < len(names)
-    from eval.proposal_format import load_proposals
+    from grouping.proposal_format import load_proposals
 
     for name in done:  # no partial file under a final name
         load_proposals(killed / name)
@@ -423,7 +423,7 @@ def test_coco_json_with_assigned_ids_and_detector_files(tmp_path, capsys):
     id_map = json.loads((exports_dir / "props.image_ids.json").read_text())
     assert id_map == {"beach.png": 1, "city.png": 2}  # input order
     results = json.loads((exports_dir / "props.json").read_text())
-    from eval.proposal_format import load_proposals
+    from grouping.proposal_format import load_proposals
 
     beach, city = load_proposals(out / "beach.npz"), load_proposals(out / "city.npz")
     assert len(results) == beach.n_proposals + city.n_proposals

@@ -226,7 +226,7 @@ def test_contour_sums_known_answer():
 def test_pipeline_with_forest_file_and_format_roundtrip(tmp_path):
     from sklearn.ensemble import RandomForestRegressor
 
-    from eval.proposal_format import load_proposals, save_proposals
+    from grouping.proposal_format import load_proposals, save_proposals
 
     trees = [random_tree(14, 12, 12, 15), random_tree(15, 12, 12, 15)]
     stage = candidate_stage(trees, np.full((4, 2), 30))

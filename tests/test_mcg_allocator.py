@@ -1,4 +1,4 @@
-"""mcg.allocator: glibc malloc tuning is applied on import of the pipeline, or opted out."""
+"""mcg.allocator: glibc malloc tuning is the command line's; importing the library changes nothing."""
 from __future__ import annotations
 
 import os
@@ -7,27 +7,33 @@ import sys
 
 import pytest
 
-CHECK = (
-    "import mcg.pipeline, mcg.allocator as a; "
-    "print(a._state['enabled'], a.keep_freed_memory())"
+LIBRARY = (
+    "import mcg, mcg.pipeline, mcg.proposals, mcg.allocator as a; "
+    "print(a._state['enabled'])"
 )
 
 
-def run(env_value):
+def run(code: str, env_value=None) -> str:
     env = dict(os.environ)
     env.pop("MCG_SYSTEM_MALLOC", None)
     if env_value is not None:
         env["MCG_SYSTEM_MALLOC"] = env_value
-    out = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
-    return out.stdout.split()
+    return out.stdout.strip()
+
+
+def test_importing_the_library_leaves_malloc_alone():
+    assert run(LIBRARY) == "False"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt is Linux-only")
-def test_pipeline_import_keeps_freed_memory():
-    assert run(None) == ["True", "True"]
-    assert run("0") == ["True", "True"]
-
-
-def test_opt_out_by_environment():
-    assert run("1") == ["False", "False"]
+def test_the_command_line_keeps_freed_memory_unless_opted_out():
+    code = ("import contextlib, io, mcg.allocator as a, mcg.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    mcg.cli.main(['bench', 'proposals', '--gt', 'x', '--images', 'y', "
+            "'--proposals', 'z'])\n"
+            "print(a._state['enabled'])")
+    assert run(code) == "True"
+    assert run(code, "0") == "True"
+    assert run(code, "1") == "False"

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from eval.proposal_format import load_proposals
+from grouping.proposal_format import load_proposals
 from mcg.cli import main
 from mcg.proposals import im2mcg
 

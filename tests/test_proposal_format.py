@@ -1,10 +1,10 @@
-"""Tests of the on-disk proposal format (eval.proposal_format)."""
+"""Tests of the on-disk proposal format (grouping.proposal_format)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from eval.proposal_format import (FORMAT_VERSION, Proposals, boxes_from_leaf_sets,
+from grouping.proposal_format import (FORMAT_VERSION, Proposals, boxes_from_leaf_sets,
                                   load_proposals, partition_from_masks, proposals_from_masks,
                                   proposals_to_coco_results, save_proposals)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from eval.coco_io import BsdsGroundTruth, CocoGroundTruth, match_images
-from eval.proposal_format import Proposals, proposals_from_masks, save_proposals
+from grouping.proposal_format import Proposals, proposals_from_masks, save_proposals
 from eval.proposals import (AR_THRESHOLDS, ImageEvaluation, ProposalBenchmarkWarning,
                             box_iou_matrix, evaluate_dataset, evaluate_proposals, format_table,
                             summarize, write_outputs)

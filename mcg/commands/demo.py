@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Compute the hierarchy and the proposals of the demo image; write them and pictures."""
-    from eval.proposal_format import proposal_arrays
+    from grouping.proposal_format import proposal_arrays
     from mcg import storage
     from mcg.commands.ucm import write_hierarchy
     from mcg.io import default_image, read_image

@@ -14,7 +14,7 @@ def register(subparsers) -> None:
         "proposals",
         help="ranked object proposals of images",
         description="Compute ranked object proposals and write one <stem>.npz per image (the "
-        "format `mcg bench proposals` reads; see eval.proposal_format); optionally also a COCO "
+        "format `mcg bench proposals` reads; see grouping.proposal_format); optionally also a COCO "
         "results JSON (RLE mask, bbox and score per proposal), a detectron2 and an mmdetection "
         "proposal file, assembled from the per-image files when every image is done. "
         "Rerunning the same command continues a stopped run.",
@@ -57,7 +57,7 @@ def compute_proposals(path, image, *, out_dir: str, coco: bool, **mcg_options) -
     Writes ``<stem>.npz`` and, when ``coco``, its COCO entries ``coco_parts/<stem>.jsonl``
     (each atomically); returns a description of what was written.
     """
-    from eval.proposal_format import proposal_arrays
+    from grouping.proposal_format import proposal_arrays
     from mcg import storage
     from mcg.exports import coco_part_bytes, coco_part_name
     from mcg.proposals import im2mcg, proposals_to_coco

@@ -79,6 +79,18 @@ class Proposals:
         Scores in non-increasing order (array order is rank order).
     boxes : ndarray of float32, shape (N, 4)
         ``[x0, y0, x1, y1]`` boxes with exclusive ``x1, y1`` (see module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mcg import Proposals
+    >>> superpixels = np.array([[0, 0, 1], [2, 2, 1]], dtype=np.int32)
+    >>> proposals = Proposals.from_leaf_sets(superpixels, [[0, 2], [1]], scores=[0.4, 0.9])
+    >>> proposals.scores                          # sorted: array order is rank order
+    array([0.9, 0.4], dtype=float32)
+    >>> proposals.mask(0).astype(int)
+    array([[0, 0, 1],
+           [0, 0, 1]])
     """
 
     superpixels: np.ndarray
@@ -105,6 +117,26 @@ class Proposals:
     def image_size(self) -> tuple[int, int]:
         """``(H, W)`` of the image."""
         return int(self.superpixels.shape[0]), int(self.superpixels.shape[1])
+
+    def boxes_xywh(self) -> np.ndarray:
+        """Boxes in COCO's ``[x, y, width, height]`` form, in rank order.
+
+        Returns
+        -------
+        ndarray of float32, shape (N, 4)
+            ``x = x0``, ``y = y0``, ``width = x1 - x0``, ``height = y1 - y0`` of
+            :attr:`boxes` (``[x0, y0, x1, y1]`` with exclusive ``x1, y1``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> superpixels = np.array([[0, 0, 1], [0, 0, 1]], dtype=np.int32)
+        >>> Proposals.from_leaf_sets(superpixels, [[1], [0, 1]], scores=[0.9, 0.5]).boxes_xywh()
+        array([[2., 0., 1., 2.],
+               [0., 0., 3., 2.]], dtype=float32)
+        """
+        boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -575,6 +607,15 @@ def save_proposals(path: str | os.PathLike, proposals: Proposals, compress: bool
     -------
     pathlib.Path
         The written file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from mcg import Proposals, save_proposals
+    >>> proposals = Proposals.from_leaf_sets([[0, 0, 1]], [[0], [0, 1]], scores=[0.5, 0.2])
+    >>> save_proposals(Path(tempfile.mkdtemp()) / "image", proposals).name
+    'image.npz'
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -604,6 +645,16 @@ def load_proposals(path: str | os.PathLike) -> Proposals:
     ValueError
         Naming the file, when it is not a readable archive, misses arrays, has a newer
         format version, or violates an invariant of the format.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from mcg import Proposals, load_proposals, save_proposals
+    >>> saved = Proposals.from_leaf_sets(np.array([[0, 1, 1]]), [[1]], scores=[0.7])
+    >>> loaded = load_proposals(save_proposals(os.path.join(tempfile.gettempdir(), "p.npz"), saved))
+    >>> loaded.n_proposals, loaded.mask(0).tolist()
+    (1, [[False, True, True]])
     """
     path = Path(path)
     if not path.is_file():
