@@ -128,9 +128,10 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
     ``adj[indptr[i]:indptr[i+1]]`` (columns ``0..nl-1``) with integer costs
     ``cost``; column ``nl + i`` is row ``i``'s private outlier, cost ``ow``.
     Dijkstra settles columns in increasing (reduced distance, column index) order, which
-    fixes the solution among equal-cost optima. Row ``i0``'s own outlier is free at
-    reduced distance ``ow``, so the search ends by then: entries beyond ``ow`` are never
-    settled and are not queued (which keeps a packed heap entry within 63 bits).
+    fixes the solution among equal-cost optima. The search ends at the first free column
+    settled, so no entry beyond the smallest queued free column is ever settled: such
+    entries are not queued. Row ``i0``'s own outlier is free at reduced distance ``ow``,
+    which bounds every queued distance (and keeps a packed heap entry within 63 bits).
     Returns ``col_of_row`` (ns,) int64: a real column, or ``>= nl`` for the outlier.
     """
     nc = nl + ns
@@ -165,13 +166,19 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
         it = i0 + 1
         size = 0
         nscan = 0
+        # the smallest queued entry of a free column: the search ends there at the latest,
+        # so larger entries would never be settled and are not queued
+        bound = (ow << _COL_BITS) | (nl + i0)
         for e in range(indptr[i0], indptr[i0 + 1]):
             j = adj[e]
             nd = cost[e] - v[j]
-            if nd > ow:
+            item = (nd << _COL_BITS) | j
+            if item > bound:
                 continue
+            if row_of_col[j] == -1:
+                bound = item
             touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = cost[e]
-            size = _heap_push(heap, size, (nd << _COL_BITS) | j)
+            size = _heap_push(heap, size, item)
         j = nl + i0
         nd = ow - v[j]
         touched[j] = it; dist[j] = nd; pred[j] = i0; predc[j] = ow
@@ -197,17 +204,22 @@ def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
                 if done[j2] == it:
                     continue
                 nd = d + cost[e] - v[j2] - ui
-                if nd > ow:
+                item = (nd << _COL_BITS) | j2
+                if item > bound:
                     continue
                 if touched[j2] != it or nd < dist[j2]:
+                    if row_of_col[j2] == -1:
+                        bound = item
                     touched[j2] = it; dist[j2] = nd; pred[j2] = i; predc[j2] = cost[e]
-                    size = _heap_push(heap, size, (nd << _COL_BITS) | j2)
-            j2 = nl + i
+                    size = _heap_push(heap, size, item)
+            j2 = nl + i     # row i is matched to a real column: its outlier is free
             if done[j2] != it:
                 nd = d + ow - v[j2] - ui
-                if nd <= ow and (touched[j2] != it or nd < dist[j2]):
+                item = (nd << _COL_BITS) | j2
+                if item <= bound and (touched[j2] != it or nd < dist[j2]):
+                    bound = item
                     touched[j2] = it; dist[j2] = nd; pred[j2] = i; predc[j2] = ow
-                    size = _heap_push(heap, size, (nd << _COL_BITS) | j2)
+                    size = _heap_push(heap, size, item)
         for k in range(nscan):
             j = scanned[k]
             v[j] += dist[j] - mu
