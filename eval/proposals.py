@@ -856,7 +856,7 @@ def format_table(summary: dict) -> str:
 
 
 def plot_recall_vs_n(summary: dict, path: str | os.PathLike) -> Path:
-    """Recall at 0.5/0.7/0.85, AR and ABO versus number of proposals (PNG, Agg).
+    """Recall at 0.5/0.7/0.85, AR and ABO versus number of proposals (PNG).
 
     Parameters
     ----------
@@ -868,14 +868,12 @@ def plot_recall_vs_n(summary: dict, path: str | os.PathLike) -> Path:
     -------
     pathlib.Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     x = np.asarray(summary["mean_proposals"], dtype=np.float64)
     keep = np.r_[True, np.diff(x) > 0] & (x > 0)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig = Figure(figsize=(11, 4.2))
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, kind in zip(axes, ("masks", "boxes")):
         block = summary.get(kind)
         if block is None:
@@ -901,7 +899,6 @@ def plot_recall_vs_n(summary: dict, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 

@@ -20,10 +20,7 @@ def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
     levels : tuple of float
         UCM thresholds of the segmentations shown (mean colour per region).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     panels = [("image", image), ("UCM", tree.to_ucm())]
     for level in levels:
@@ -34,14 +31,14 @@ def save_hierarchy_picture(image: np.ndarray, tree, path: str | Path,
                                      minlength=n_regions) for c in range(3)], axis=1)
         means = (sums / np.maximum(counts, 1)).astype(np.uint8)
         panels.append((f"t = {level:g}: {n_regions} regions", means[labels]))
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    figure = Figure(figsize=(3.2 * len(panels), 3.6))
+    axes = figure.subplots(1, len(panels))
     for axis, (title, picture) in zip(axes, panels):
         axis.imshow(picture, cmap="gray_r" if picture.ndim == 2 else None)
         axis.set_title(title, fontsize=9)
         axis.axis("off")
     figure.tight_layout()
     figure.savefig(path, dpi=110, format="png")
-    plt.close(figure)
 
 
 def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k: int = 12) -> None:
@@ -57,15 +54,14 @@ def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k
     top_k : int
         Number of proposals shown (rank, score and box in each panel).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     count = min(top_k, proposals.n_proposals)
     columns = 4
     rows = max(1, -(-count // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
+    figure = Figure(figsize=(3.2 * columns, 2.8 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     dimmed = (image * 0.35).astype(np.uint8)
     for index, axis in enumerate(axes.ravel()):
         axis.axis("off")
@@ -76,9 +72,8 @@ def save_proposals_picture(image: np.ndarray, proposals, path: str | Path, top_k
         picture[mask] = image[mask]
         axis.imshow(picture)
         x0, y0, x1, y1 = proposals.boxes[index]
-        axis.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+        axis.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
                                      edgecolor="yellow", linewidth=1.2))
         axis.set_title(f"#{index + 1}  score {proposals.scores[index]:.3f}", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=100, format="png")
-    plt.close(figure)
