@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from contours import detect_edges
     from grouping.multiscale import combine_contour_maps, multiscale_hierarchy
     from grouping.resample import resample_tree
-    from mcg.calibration import load_calibration
+    from mcg.pipeline import load_calibration
     from mcg.io import read_image
     from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, preset_key, tree_from_contours
 

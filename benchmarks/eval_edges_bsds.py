@@ -66,7 +66,6 @@ def main(argv=None) -> int:
     summary = bsds_benchmark(out, gt_dir, out_dir=out / "eval", nthresh=args.nthresh,
                              workers=args.workers, regions=False, plot=False)
     print(summary.format())
-    ev = summary.boundaries if hasattr(summary, "boundaries") else None
     print(f"config: multiscale={args.multiscale} sharpen={args.sharpen} nms={not args.no_nms} "
           f"model={args.model or 'shipped'} images={len(image_paths)} nthresh={args.nthresh}")
     print(f"benchmark time {summary.seconds:.1f}s")

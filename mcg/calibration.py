@@ -4,7 +4,7 @@ Both modes end with :func:`grouping.multiscale.multiscale_hierarchy`: the aligne
 boundary maps are summed with weights, the hierarchy is rebuilt by mean boundary strength and
 its merge heights ``h`` are mapped to ``1 / (1 + exp(-slope * (h - thr)))``. The release uses
 uniform weights, ``thr = 0.35`` and ``slope = 8``; this module fits them on BSDS500 train and
-:func:`load_calibration` gives the pipeline the shipped values (``mcg/models/calibration.json``).
+:func:`mcg.pipeline.load_calibration` gives the pipeline the shipped values (``mcg/models/calibration.json``).
 
 Fitting (``python -m mcg.calibration fit``):
 
@@ -36,7 +36,6 @@ import json
 import shlex
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,46 +43,14 @@ import numpy as np
 from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, collect_boundaries,
                        evaluate_boundaries_image)
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
-from mcg.pipeline import EDGE_PRESETS, preset_key
+from mcg.pipeline import CALIBRATION_FILE, EDGE_PRESETS, MODELS_DIR, preset_key
 
-__all__ = ["CALIBRATION_FILE", "RELEASE_CALIBRATION", "load_calibration", "raw_thresholds",
-           "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
+__all__ = ["raw_thresholds", "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-CALIBRATION_FILE = "calibration.json"
-#: The MCG release's values (uniform weights, sigmoid 0.35 / 8), used when no file is shipped.
-RELEASE_CALIBRATION = {"weights": None, "sigmoid_thr": SIGMOID_THRESHOLD,
-                       "sigmoid_slope": SIGMOID_SLOPE}
 #: Candidate weights (scales 2, 1, 0.5) tried by the fit; normalized to sum 1 when used.
 WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2))
 SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
 SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
-
-
-def load_calibration(mode: str, models_dir=None) -> dict:
-    """Weights and sigmoid parameters of a mode's final hierarchy.
-
-    Parameters
-    ----------
-    mode : str
-        Entry name, :func:`mcg.pipeline.preset_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
-    models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
-
-    Returns
-    -------
-    dict with ``weights`` (list of floats for scales finest first, or None = uniform),
-    ``sigmoid_thr`` and ``sigmoid_slope`` (floats). The release's values, with a warning, when
-    the file or the mode's entry is missing.
-    """
-    path = Path(models_dir or MODELS_DIR) / CALIBRATION_FILE
-    try:
-        record = json.loads(path.read_text())[mode]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
-        warnings.warn(f"no {mode} calibration in {path} ({type(error).__name__}); using the "
-                      "release's uniform weights and sigmoid (0.35, 8)", stacklevel=2)
-        return dict(RELEASE_CALIBRATION)
-    return {"weights": record["weights"], "sigmoid_thr": float(record["sigmoid_thr"]),
-            "sigmoid_slope": float(record["sigmoid_slope"])}
 
 
 def raw_thresholds(thr: float, slope: float, calibrated) -> np.ndarray:

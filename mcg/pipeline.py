@@ -19,8 +19,11 @@ The contours of each scale come from :func:`contours.detect_edges` with the sett
 from __future__ import annotations
 
 import functools
+import json
 import time
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -28,7 +31,7 @@ import numpy as np
 from contours import detect_edges
 from contours.detect import check_image
 from grouping.hierarchy import MergeTree
-from grouping.multiscale import multiscale_hierarchy
+from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD, multiscale_hierarchy
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
@@ -231,10 +234,43 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     return trees
 
 
+#: Folder of the shipped model files, and the file of the final hierarchy's calibration
+#: (combination weights and sigmoid per mode and edge preset, fit by :mod:`mcg.calibration`).
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+CALIBRATION_FILE = "calibration.json"
+#: The MCG release's values (uniform weights, sigmoid 0.35 / 8), used when no file is shipped.
+RELEASE_CALIBRATION = {"weights": None, "sigmoid_thr": SIGMOID_THRESHOLD,
+                       "sigmoid_slope": SIGMOID_SLOPE}
+
+
+def load_calibration(mode: str, models_dir=None) -> dict:
+    """Weights and sigmoid parameters of a mode's final hierarchy.
+
+    Parameters
+    ----------
+    mode : str
+        Entry name, :func:`mcg.pipeline.preset_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
+    models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
+
+    Returns
+    -------
+    dict with ``weights`` (list of floats for scales finest first, or None = uniform),
+    ``sigmoid_thr`` and ``sigmoid_slope`` (floats). The release's values, with a warning, when
+    the file or the mode's entry is missing.
+    """
+    path = Path(models_dir or MODELS_DIR) / CALIBRATION_FILE
+    try:
+        record = json.loads(path.read_text())[mode]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
+        warnings.warn(f"no {mode} calibration in {path} ({type(error).__name__}); using the "
+                      "release's uniform weights and sigmoid (0.35, 8)", stacklevel=2)
+        return dict(RELEASE_CALIBRATION)
+    return {"weights": record["weights"], "sigmoid_thr": float(record["sigmoid_thr"]),
+            "sigmoid_slope": float(record["sigmoid_slope"])}
+
+
 @functools.lru_cache(maxsize=None)
 def _shipped_calibration(mode: str, edges: str) -> tuple:
-    from mcg.calibration import load_calibration
-
     c = load_calibration(preset_key(mode, edges))
     weights = None if c["weights"] is None else tuple(c["weights"])
     return weights, c["sigmoid_thr"], c["sigmoid_slope"]

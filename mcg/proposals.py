@@ -21,7 +21,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from grouping.proposal_format import Proposals
 from mcg.pipeline import MCG_MAX_PIXELS, MODES, im2ucm, preset_key

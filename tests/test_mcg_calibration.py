@@ -6,8 +6,8 @@ import pytest
 
 from eval.bsds import collect_boundaries, evaluate_boundaries_image
 from grouping.multiscale import sigmoid_calibration
-from mcg.calibration import (evaluate_calibration, fit_sigmoid, grid_counts, height_grid,
-                             load_calibration, raw_thresholds)
+from mcg.calibration import evaluate_calibration, fit_sigmoid, grid_counts, height_grid, raw_thresholds
+from mcg.pipeline import load_calibration
 
 
 def _toy_image(seed):

@@ -76,7 +76,7 @@ def hierarchy_models(edge_model: str | None) -> dict:
     """Digests of the model files behind a hierarchy: the edge forest and the calibration."""
     from contours.detect import DEFAULT_MODEL
     from mcg.batch import file_digest
-    from mcg.calibration import CALIBRATION_FILE, MODELS_DIR
+    from mcg.pipeline import CALIBRATION_FILE, MODELS_DIR
 
     return {"edge_forest": file_digest(edge_model or DEFAULT_MODEL),
             "calibration": file_digest(MODELS_DIR / CALIBRATION_FILE)}
