@@ -318,6 +318,33 @@ def _ucm2_shape_check(ucm2) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 
 
+def nearest_indices(n_in: int, n_out: int) -> np.ndarray:
+    """Source index of each target index for nearest-neighbour resizing along one axis.
+
+    Target pixel ``i`` (centre at ``(i + 0.5) * n_in / n_out`` in source pixel units) takes
+    source pixel ``floor((i + 0.5) * n_in / n_out)``, clipped to ``[0, n_in - 1]``.
+
+    Returns
+    -------
+    (n_out,) int64.
+    """
+    idx = np.floor((np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out)).astype(np.int64)
+    return np.clip(idx, 0, n_in - 1)
+
+
+def _check_shape(shape) -> tuple[int, int]:
+    try:
+        h, w = (int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"shape must be a pair of positive integers (H, W), got {shape!r}"
+        ) from None
+    if h < 1 or w < 1:
+        raise ValueError(f"shape must be a pair of positive integers (H, W), got {shape!r}")
+    return h, w
+
+
+
 class MergeTree:
     """Binary merge tree over a leaf partition (the canonical hierarchy object).
 
@@ -627,11 +654,29 @@ class MergeTree:
 
     def to_ucm2(self) -> np.ndarray:
         """Double-size ultrametric contour map, shape (2H+1, 2W+1), float64 (module docs)."""
-        h, w = self.shape
+        return self.ucm2_of(self.leaves)
+
+    def ucm2_of(self, leaf_image) -> np.ndarray:
+        """Double-size map of the tree's ultrametric between the leaves of a label image.
+
+        Parameters
+        ----------
+        leaf_image : (H', W') integer ndarray
+            Leaf labels of this tree (``0 .. n_leaves - 1``) at any resolution.
+
+        Returns
+        -------
+        (2H'+1, 2W'+1) float64 ndarray
+            Between 4-adjacent pixels of different leaves, the height of their lowest common
+            ancestor; vertices hold the largest of their four elements; 0 elsewhere. With
+            ``self.leaves`` this is :meth:`to_ucm2`.
+        """
+        labels = np.ascontiguousarray(leaf_image)
+        h, w = labels.shape
         ucm2 = np.zeros((2 * h + 1, 2 * w + 1), dtype=np.float64)
         if self.n_merges:
             depth, up = self._lift()
-            _fill_ucm2_elements(self.leaves, depth, up, self.node_heights, ucm2)
+            _fill_ucm2_elements(labels, depth, up, self.node_heights, ucm2)
             _fill_vertices(ucm2)
         return ucm2
 
@@ -765,10 +810,27 @@ class MergeTree:
     # -- resampling and I/O ----------------------------------------------------------
 
     def resample(self, shape) -> "MergeTree":
-        """The hierarchy at another resolution; see :func:`grouping.resample.resample_tree`."""
-        from grouping.resample import resample_tree
+        """The hierarchy at resolution ``shape`` (nearest-neighbour leaves).
 
-        return resample_tree(self, shape)
+        See :mod:`grouping.resample` for why this equals the MCG release's per-level
+        resampling of the ucm2.
+
+        Parameters
+        ----------
+        shape : (H', W') target size of the leaf image.
+
+        Returns
+        -------
+        MergeTree
+            Canonical tree whose ``to_ucm2()`` is, for every boundary element between target
+            pixels ``p`` and ``q``, the source ultrametric distance between the leaves of their
+            nearest source pixels. At the same shape the result equals ``self.canonical()``
+            when all heights are > 0.
+        """
+        h, w = _check_shape(shape)
+        rows = nearest_indices(self.shape[0], h)
+        cols = nearest_indices(self.shape[1], w)
+        return MergeTree.from_ucm2(self.ucm2_of(self.leaves[rows][:, cols]), strict=False)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays :meth:`save` writes (``leaves``, ``merges``, ``heights``, ``format``).
