@@ -72,6 +72,61 @@ def _csr_edges(ys, xs, node_other, off_y, off_x, off_cost):
     return indptr, adj, cost
 
 
+@njit(cache=True)
+def _reach_lists(ys, xs, height, width, off_y, off_x, off_cost):
+    """For every pixel ``p`` of an (H, W) image, the nodes ``i`` at ``p + offset``.
+
+    Returns CSR over the pixels in raster order: ``indptr`` (H*W+1,) int64, ``node`` and
+    ``cost`` (nnz,) int64; a pixel's nodes come in the order of the offsets, so gathering
+    the lists of some pixels gives exactly :func:`_csr_edges` of those pixels against
+    the nodes' node-id image.
+    """
+    n = ys.shape[0]
+    noff = off_y.shape[0]
+    indptr = np.zeros(height * width + 1, np.int64)
+    for k in range(noff):
+        for i in range(n):
+            yy = ys[i] - off_y[k]
+            xx = xs[i] - off_x[k]
+            if 0 <= yy < height and 0 <= xx < width:
+                indptr[yy * width + xx + 1] += 1
+    for q in range(height * width):
+        indptr[q + 1] += indptr[q]
+    fill = indptr[:-1].copy()
+    node = np.empty(indptr[-1], np.int64)
+    cost = np.empty(indptr[-1], np.int64)
+    for k in range(noff):           # offsets outermost: each pixel's nodes in offset order
+        for i in range(n):
+            yy = ys[i] - off_y[k]
+            xx = xs[i] - off_x[k]
+            if 0 <= yy < height and 0 <= xx < width:
+                q = yy * width + xx
+                node[fill[q]] = i
+                cost[fill[q]] = off_cost[k]
+                fill[q] += 1
+    return indptr, node, cost
+
+
+@njit(cache=True)
+def _gather_edges(ys, xs, width, reach_indptr, reach_node, reach_cost):
+    """:func:`_csr_edges` of the pixels (ys, xs) from prepared :func:`_reach_lists`."""
+    n = ys.shape[0]
+    indptr = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        q = ys[i] * width + xs[i]
+        indptr[i + 1] = indptr[i] + reach_indptr[q + 1] - reach_indptr[q]
+    adj = np.empty(indptr[n], np.int64)
+    cost = np.empty(indptr[n], np.int64)
+    for i in range(n):
+        q = ys[i] * width + xs[i]
+        e = indptr[i]
+        for f in range(reach_indptr[q], reach_indptr[q + 1]):
+            adj[e] = reach_node[f]
+            cost[e] = reach_cost[f]
+            e += 1
+    return indptr, adj, cost
+
+
 #: bits of a heap entry holding the column; the (reduced distance, column) pair is packed
 #: as ``distance << _COL_BITS | column`` so that one int64 comparison orders both
 _COL_BITS = 32
@@ -292,6 +347,11 @@ def correspond_pixels(bmap1: np.ndarray, bmap2: np.ndarray, max_dist: float = 0.
     return matched1, matched2
 
 
+def _offset_costs(off_y: np.ndarray, off_x: np.ndarray) -> np.ndarray:
+    """Integer cost of each offset, its length in 1/100 pixel (int64)."""
+    return np.rint(np.hypot(off_y, off_x) * MULTIPLIER).astype(np.int64)
+
+
 def _outlier_weight(radius: float, outlier_cost: float) -> int:
     """The integer cost of an unmatched pixel, as the original's ``outlierCost * maxDist``."""
     return int(math.ceil(outlier_cost * radius * MULTIPLIER))
@@ -318,14 +378,15 @@ class _PixelSet:
         return self._nodes
 
 
-def _match(pixels1: _PixelSet, pixels2: _PixelSet, offsets, ow: int):
+def _match(pixels1: _PixelSet, pixels2: _PixelSet, offsets, ow: int, reach2=None):
     """Optimal pairs between two pixel sets: indices ``(i1, i2)`` into each set, int64 arrays.
 
     The original's cost is ``sum(w) + ow * (n1 + n2 - k)`` for ``k`` matched pairs. The same
     optimum is a rectangular assignment that saturates one side: each of its pixels takes a
     real partner (cost ``w``) or its own outlier column (cost ``ow``), giving
     ``sum(w) + ow * (n_rows - k)``, which differs by a constant. Rows = the smaller set
-    (the first one on a tie).
+    (the first one on a tie). ``reach2``: :func:`_reach_lists` of ``pixels2``, which
+    gives the same edges, without probing every offset, when the first set is the rows.
     """
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     swap = pixels1.size > pixels2.size
@@ -335,8 +396,11 @@ def _match(pixels1: _PixelSet, pixels2: _PixelSet, offsets, ow: int):
     off_y, off_x = offsets
     off_y = np.asarray(off_y, np.int64)
     off_x = np.asarray(off_x, np.int64)
-    off_cost = np.rint(np.hypot(off_y, off_x) * MULTIPLIER).astype(np.int64)
-    indptr, adj, cost = _csr_edges(rows.ys, rows.xs, cols.nodes, off_y, off_x, off_cost)
+    if reach2 is not None and not swap:
+        indptr, adj, cost = _gather_edges(rows.ys, rows.xs, rows.shape[1], *reach2)
+    else:
+        off_cost = _offset_costs(off_y, off_x)
+        indptr, adj, cost = _csr_edges(rows.ys, rows.xs, cols.nodes, off_y, off_x, off_cost)
     if adj.size == 0:
         return empty
     if ow >= 1 << 30 or rows.size + cols.size >= 1 << _COL_BITS:
@@ -379,6 +443,14 @@ class BoundaryMatcher:
         self.humans = [_PixelSet(m) for m in maps]
         #: boundary pixels of each human, float (the recall denominators)
         self.human_totals = [float(h.size) for h in self.humans]
+        # each human's pixels reachable from every image pixel: the edges of a machine map
+        # with fewer pixels than the human's (the assignment's rows) are gathered from these
+        # lists instead of probing every offset around every machine pixel
+        off_y, off_x = (np.asarray(o, np.int64) for o in self.offsets)
+        cost = _offset_costs(off_y, off_x)
+        height, width = self.shape
+        self.reach = [_reach_lists(h.ys, h.xs, height, width, off_y, off_x, cost)
+                      for h in self.humans]
 
     def counts(self, bmap: np.ndarray) -> tuple[float, float, float]:
         """Benchmark counts of one machine map (``evaluation_bdry_image`` at one threshold).
@@ -403,8 +475,8 @@ class BoundaryMatcher:
         machine = _PixelSet(bmap != 0)
         matched = np.zeros(machine.size, bool)
         cnt_r = 0.0
-        for human in self.humans:
-            i, j = _match(machine, human, self.offsets, self.ow)
+        for human, reach in zip(self.humans, self.reach):
+            i, j = _match(machine, human, self.offsets, self.ow, reach)
             matched[i] = True
             cnt_r += float(j.size)
         return cnt_r, float(machine.size), float(np.count_nonzero(matched))

@@ -229,3 +229,24 @@ def test_real_hierarchies_give_the_plain_computation_counts(monkeypatch):
             for name, value in vars(a).items():
                 np.testing.assert_array_equal(value, getattr(b, name), err_msg=f"{iid} {name}")
         assert fast[0].cnt_p.max() > 0 and fast[1].cnt_r.max() > 0
+
+
+def test_prepared_edge_lists_equal_probing_every_offset():
+    """The matcher's edges, gathered from a human's prepared reach lists, are the arrays
+    _csr_edges builds by probing every offset around every machine pixel."""
+    from eval.bsds_matching import (_PixelSet, _csr_edges, _gather_edges, _offset_costs,
+                                    _reach_lists)
+
+    rng = np.random.default_rng(8)
+    h, w = 40, 50
+    off_y, off_x = BoundaryMatcher([np.zeros((h, w))], 0.05).offsets   # 3.2 px: 37 offsets
+    cost = _offset_costs(off_y, off_x)
+    for density in (0.02, 0.1, 0.3):
+        human = _PixelSet(rng.random((h, w)) < 0.08)
+        machine = _PixelSet(rng.random((h, w)) < density)
+        reach = _reach_lists(human.ys, human.xs, h, w, off_y, off_x, cost)
+        ref = _csr_edges(machine.ys, machine.xs, human.nodes, off_y, off_x, cost)
+        got = _gather_edges(machine.ys, machine.xs, w, *reach)
+        for a, b in zip(ref, got):
+            np.testing.assert_array_equal(a, b)
+        assert ref[1].size > 0
