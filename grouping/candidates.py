@@ -53,7 +53,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
-from grouping.hierarchy import MergeTree
+from grouping.hierarchy import MergeTree, adjacent_label_pairs
 
 __all__ = [
     "MAX_REGIONS",
@@ -382,10 +382,7 @@ def _leaf_graph(leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     leaves = leaves.astype(np.int64, copy=False)
     n = int(leaves.max()) + 1
-    a = np.concatenate([leaves[:, :-1].ravel(), leaves[:-1, :].ravel()])
-    b = np.concatenate([leaves[:, 1:].ravel(), leaves[1:, :].ravel()])
-    diff = a != b
-    a, b = a[diff], b[diff]
+    a, b = adjacent_label_pairs(leaves)
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
     codes, counts = np.unique(src * n + dst, return_counts=True)

@@ -42,9 +42,13 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
+from grouping.disjoint_sets import find_root
+from ncuts.affinity import check_double_size_map
+
 __all__ = [
     "MergeTree",
     "leaves_from_ucm2",
+    "adjacent_label_pairs",
     "leaf_adjacency",
     "ucm2_vertices_from_elements",
 ]
@@ -55,18 +59,6 @@ _NPZ_FORMAT = "mcg.grouping.MergeTree/1"
 # ----------------------------------------------------------------------------------------
 # Numba kernels
 # ----------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _find(parent, x):
-    root = x
-    while parent[root] != root:
-        root = parent[root]
-    while parent[x] != root:  # path compression
-        nxt = parent[x]
-        parent[x] = root
-        x = nxt
-    return root
 
 
 @njit(cache=True)
@@ -83,8 +75,8 @@ def _kruskal(n_leaves, edge_u, edge_v, edge_w):
     for e in range(edge_u.shape[0]):
         if k == n_leaves - 1:
             break
-        ru = _find(uf, edge_u[e])
-        rv = _find(uf, edge_v[e])
+        ru = find_root(uf, edge_u[e])
+        rv = find_root(uf, edge_v[e])
         if ru == rv:
             continue
         a = node_of_root[ru]
@@ -272,6 +264,25 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
     return (lab2[1::2, 1::2] - 1).astype(np.int32)
 
 
+def adjacent_label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels on either side of every 4-adjacent pixel pair whose labels differ.
+
+    Parameters
+    ----------
+    labels : (H, W) integer ndarray
+
+    Returns
+    -------
+    a, b : (P,) ndarrays of ``labels``' dtype
+        Horizontal pairs (left, right) in raster order, then vertical pairs (top, bottom);
+        one entry per pixel pair, so a boundary of length ``n`` gives ``n`` entries.
+    """
+    a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()])
+    b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()])
+    diff = a != b
+    return a[diff], b[diff]
+
+
 def leaf_adjacency(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique pairs of 4-adjacent different labels.
 
@@ -285,32 +296,10 @@ def leaf_adjacency(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     labels = labels.astype(np.int64, copy=False)
     n = int(labels.max()) + 1 if labels.size else 0
-    a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()])
-    b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()])
-    diff = a != b
-    a, b = a[diff], b[diff]
+    a, b = adjacent_label_pairs(labels)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     codes = np.unique(lo * n + hi)
     return codes // max(n, 1), codes % max(n, 1)
-
-
-def _ucm2_shape_check(ucm2) -> np.ndarray:
-    ucm2 = np.asarray(ucm2)
-    if ucm2.ndim != 2:
-        raise ValueError(f"ucm2 must be a 2-D array, got shape {ucm2.shape}")
-    rows, cols = ucm2.shape
-    if rows < 3 or cols < 3 or rows % 2 == 0 or cols % 2 == 0:
-        raise ValueError(
-            f"ucm2 must have shape (2H+1, 2W+1) with H, W >= 1 (odd sizes), got {ucm2.shape}"
-        )
-    if not np.issubdtype(ucm2.dtype, np.number) or np.issubdtype(ucm2.dtype, np.complexfloating):
-        raise ValueError(f"ucm2 must be real-valued, got dtype {ucm2.dtype}")
-    ucm2 = ucm2.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(ucm2)):
-        raise ValueError("ucm2 contains NaN or infinite values")
-    if np.any(ucm2 < 0):
-        raise ValueError("ucm2 contains negative values")
-    return ucm2
 
 
 # ----------------------------------------------------------------------------------------
@@ -570,7 +559,7 @@ class MergeTree:
         ValueError
             Bad shape or values, or (strict) not a valid ultrametric contour map.
         """
-        ucm2 = _ucm2_shape_check(ucm2)
+        ucm2 = check_double_size_map(ucm2, "ucm2")
         leaves = leaves_from_ucm2(ucm2)
         n_leaves = int(leaves.max()) + 1
         # Elements between horizontally / vertically adjacent pixels.

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from grouping.hierarchy import MergeTree, _ucm2_shape_check
+from grouping.hierarchy import MergeTree
+from ncuts.affinity import check_double_size_map
 
 __all__ = ["ucm_mean_pb", "mean_pb_merges", "boundary_stats"]
 
@@ -258,7 +259,7 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
 
 
 def _check_inputs(owt2, superpixels):
-    owt2 = _ucm2_shape_check(owt2)
+    owt2 = check_double_size_map(owt2, "owt2")
     superpixels = np.asarray(superpixels)
     if superpixels.ndim != 2 or superpixels.size == 0:
         raise ValueError(f"superpixels must be a 2-D label image, got shape {superpixels.shape}")

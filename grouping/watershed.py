@@ -11,19 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from grouping.disjoint_sets import find_root
+
 __all__ = ["watershed_superpixels", "regional_minima"]
-
-
-@njit(cache=True)
-def _uf_find(parent, x):
-    root = x
-    while parent[root] != root:
-        root = parent[root]
-    while parent[x] != root:
-        nxt = parent[x]
-        parent[x] = root
-        x = nxt
-    return root
 
 
 @njit(cache=True)
@@ -37,16 +27,16 @@ def _regional_minima(values):
         for j in range(w):
             p = i * w + j
             if j + 1 < w and flat[p] == flat[p + 1]:
-                a = _uf_find(parent, p)
-                b = _uf_find(parent, p + 1)
+                a = find_root(parent, p)
+                b = find_root(parent, p + 1)
                 if a != b:
                     if a < b:
                         parent[b] = a
                     else:
                         parent[a] = b
             if i + 1 < h and flat[p] == flat[p + w]:
-                a = _uf_find(parent, p)
-                b = _uf_find(parent, p + w)
+                a = find_root(parent, p)
+                b = find_root(parent, p + w)
                 if a != b:
                     if a < b:
                         parent[b] = a
@@ -67,12 +57,12 @@ def _regional_minima(values):
             elif i + 1 < h and flat[p + w] < v:
                 lower = True
             if lower:
-                is_min[_uf_find(parent, p)] = False
+                is_min[find_root(parent, p)] = False
     labels = np.zeros(n, dtype=np.int32)
     root_label = np.zeros(n, dtype=np.int32)
     k = 0
     for p in range(n):
-        r = _uf_find(parent, p)
+        r = find_root(parent, p)
         if is_min[r]:
             if root_label[r] == 0:
                 k += 1

@@ -228,7 +228,7 @@ def test_invalid_inputs_raise():
         MergeTree([[0, 2]], [[0, 2]], [0.1])
     with pytest.raises(ValueError, match="existing regions"):
         MergeTree(LEAVES_2X2, [[0, 5], [2, 3], [4, 1]], HEIGHTS_2X2)
-    with pytest.raises(ValueError, match="odd sizes"):
+    with pytest.raises(ValueError, match="odd sides"):
         MergeTree.from_ucm2(np.zeros((4, 5)))
     with pytest.raises(ValueError, match="NaN"):
         MergeTree.from_ucm2(np.full((3, 3), np.nan))
