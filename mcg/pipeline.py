@@ -11,7 +11,7 @@ The contours of each scale come from :func:`contours.detect_edges` with the sett
   averages the edges of the image at 0.5, 1 and 2 without sharpening, at scales 1 and 0.5;
   the (already upsampled) scale-2 image keeps single-scale sharpened edges (averaging there
   would detect edges on an image 4x the input's size; sharpened scored better on BSDS500 val
-  than unsharpened, see the README).
+  than unsharpened, see docs/experiments.md).
 * ``"fast"``: single-scale sharpened edges at every scale (0.2-0.4 s less per 481x321
   image). The candidate stage (:func:`mcg.proposals.im2mcg`) uses it: its models were
   trained on these hierarchies and it keeps the COCO time targets.

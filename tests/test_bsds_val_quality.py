@@ -1,6 +1,6 @@
 """BSDS500 val quality of the shipped pipeline, end to end (slow: about 15 min on 2 cores).
 
-Guards the README's figures against regressions. The reference figures are this project's
+Guards the figures of docs/results.md against regressions. The reference figures are this project's
 own measurements on the 100 val images (99 thresholds), and the original MCG's hierarchies
 on the same images as published in Arbelaez, Pont-Tuset et al., CVPR 2014, Table 1 (rows
 "SF"; three decimals, so a published 0.719 stands for at least 0.7185).
@@ -24,7 +24,7 @@ ORIGINAL_VAL = {
     "mcg": {"ods": 0.7245, "ois": 0.7435, "cover_ods": 0.5995},
 }
 
-# ours, README table (session-5 result folders)
+# ours: the table of docs/results.md
 OURS_VAL = {
     "scg": {"ods": 0.7191, "ois": 0.7375, "ap": 0.7663, "cover_ods": 0.5980},
     "mcg": {"ods": 0.7273, "ois": 0.7479, "ap": 0.7802, "cover_ods": 0.6013},
