@@ -51,7 +51,6 @@ import csv
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -966,38 +965,3 @@ def default_out_dir(proposals: str | os.PathLike) -> Path:
     if path.is_dir():
         return path / "eval"
     return path.with_name(path.stem + "_eval")
-
-
-def run_proposal_benchmark_cli(args) -> int:
-    """Entry point of ``mcg bench proposals``.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        ``gt``, ``images``, ``proposals``, ``out`` (None: :func:`default_out_dir`).
-
-    Returns
-    -------
-    int
-        0 on success (bad input raises ValueError / FileNotFoundError, which the CLI
-        prints as one line with exit code 2).
-    """
-    out_dir = Path(args.out) if getattr(args, "out", None) else None
-    if out_dir is None:
-        out_dir = default_out_dir(args.proposals)
-        print(f"no --out given: writing results to {out_dir}", file=sys.stderr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ProposalBenchmarkWarning)
-        result = evaluate_dataset(args.gt, args.images, args.proposals)
-    shown = 20
-    for message in result.warnings[:shown]:
-        print(f"mcg bench proposals: warning: {message}", file=sys.stderr)
-    if len(result.warnings) > shown:
-        print(f"mcg bench proposals: warning: ... and {len(result.warnings) - shown} more "
-              f"(all listed in summary.json)", file=sys.stderr)
-    paths = write_outputs(result, out_dir)
-    print(format_table(result.summary))
-    seconds = result.summary["seconds"]["total"]
-    print(f"evaluated in {seconds:.1f} s; wrote {', '.join(p.name for p in paths.values())} "
-          f"to {out_dir}")
-    return 0

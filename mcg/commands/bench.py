@@ -59,9 +59,32 @@ def _register_proposals(bench_subparsers) -> None:
 
 
 def _run_proposals(args) -> int:
-    from eval.proposals import run_proposal_benchmark_cli
+    """``mcg bench proposals``: evaluate, print the table, write the tables and plot."""
+    import sys
+    import warnings
+    from pathlib import Path
 
-    return run_proposal_benchmark_cli(args)
+    from eval.proposals import (ProposalBenchmarkWarning, default_out_dir, evaluate_dataset,
+                                format_table, write_outputs)
+
+    out_dir = Path(args.out) if args.out else default_out_dir(args.proposals)
+    if not args.out:
+        print(f"no --out given: writing results to {out_dir}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProposalBenchmarkWarning)
+        result = evaluate_dataset(args.gt, args.images, args.proposals)
+    shown = 20
+    for message in result.warnings[:shown]:
+        print(f"mcg bench proposals: warning: {message}", file=sys.stderr)
+    if len(result.warnings) > shown:
+        print(f"mcg bench proposals: warning: ... and {len(result.warnings) - shown} more "
+              f"(all listed in summary.json)", file=sys.stderr)
+    paths = write_outputs(result, out_dir)
+    print(format_table(result.summary))
+    seconds = result.summary["seconds"]["total"]
+    print(f"evaluated in {seconds:.1f} s; wrote {', '.join(p.name for p in paths.values())} "
+          f"to {out_dir}")
+    return 0
 
 
 def register(subparsers) -> None:
