@@ -55,11 +55,11 @@ def load_candidate_models(mode: str, models_dir: str | None = None, edges: str =
     Returns
     -------
     working_points : grouping.pareto.WorkingPoints or None
-    ranker : grouping.ranking.RegressionForest or None
+    ranker : grouping.ranker.RegressionForest or None
         ``None`` where the file is absent (then the untrained fallback is used, with a warning).
     """
     from grouping.pareto import WorkingPoints
-    from grouping.ranking import RegressionForest
+    from grouping.ranker import RegressionForest
 
     folder = Path(models_dir) if models_dir else MODELS_DIR
     key = preset_key(mode, edges)

@@ -249,7 +249,8 @@ def _proposals_one(job):
     stem, trees_dir, out_dir, mode, model_path, n_cands, iou_box, rerank_options = job
     from grouping.proposal_format import save_proposals
     from grouping.pareto import load_tree_folder
-    from grouping.ranking import RegressionForest, proposals_from_trees
+    from grouping.ranker import RegressionForest
+    from grouping.ranking import proposals_from_trees
 
     trees = load_tree_folder(trees_dir, stem)
     model = RegressionForest.load(model_path) if model_path else None

@@ -1,4 +1,4 @@
-"""Tests of grouping.ranking and grouping.features: holes, Jaccard, duplicates, MMR, forest."""
+"""The candidate stage (grouping.ranking) and its parts: holes, Jaccard, duplicates, MMR, forest."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,10 @@ import pytest
 
 from grouping.features import FEATURE_NAMES, candidate_sums, leaf_geometry
 from grouping.hierarchy import MergeTree
-from grouping.ranking import (RegressionForest, box_reduction, candidate_stage,
-                              fill_holes, mmr_order, proposals_from_trees, remove_duplicates)
+from grouping.diversity import box_reduction, mmr_order, remove_duplicates
+from grouping.holes import fill_holes
+from grouping.ranker import RegressionForest
+from grouping.ranking import candidate_stage, proposals_from_trees
 from tests.test_grouping_candidates import quad_tree, random_tree
 
 

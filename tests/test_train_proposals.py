@@ -10,7 +10,7 @@ import pytest
 from grouping.candidates import MAX_REGIONS
 from grouping.features import FEATURE_NAMES
 from grouping.pareto import WorkingPoints
-from grouping.ranking import RegressionForest
+from grouping.ranker import RegressionForest
 from mcg.pipeline import preset_key
 from mcg.train_proposals import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
 from tests.conftest import shared_path
