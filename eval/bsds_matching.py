@@ -412,6 +412,11 @@ def _match(pixels1: _PixelSet, pixels2: _PixelSet, offsets, ow: int, reach2=None
     return (j, i) if swap else (i, j)
 
 
+#: largest reach lists prepared per human (entries; 16 bytes each): beyond it (large images
+#: with a large matching radius) edges are found by probing the offsets, as without them
+_REACH_MAX_ENTRIES = 1 << 22
+
+
 class BoundaryMatcher:
     """Matches machine boundary maps of one image against its fixed human boundary maps.
 
@@ -450,6 +455,7 @@ class BoundaryMatcher:
         cost = _offset_costs(off_y, off_x)
         height, width = self.shape
         self.reach = [_reach_lists(h.ys, h.xs, height, width, off_y, off_x, cost)
+                      if h.size * off_y.size <= _REACH_MAX_ENTRIES else None
                       for h in self.humans]
 
     def counts(self, bmap: np.ndarray) -> tuple[float, float, float]:

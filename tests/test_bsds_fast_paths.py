@@ -250,3 +250,18 @@ def test_prepared_edge_lists_equal_probing_every_offset():
         for a, b in zip(ref, got):
             np.testing.assert_array_equal(a, b)
         assert ref[1].size > 0
+
+
+def test_matcher_without_reach_lists_gives_the_same_counts(monkeypatch):
+    """Beyond the size cap the matcher probes the offsets instead: same counts."""
+    import eval.bsds_matching as matching
+
+    rng = np.random.default_rng(4)
+    humans = [rng.random((40, 60)) < 0.06 for _ in range(2)]
+    machine = rng.random((40, 60)) < 0.04
+    with_lists = BoundaryMatcher(humans, 0.04)
+    monkeypatch.setattr(matching, "_REACH_MAX_ENTRIES", 0)
+    without = BoundaryMatcher(humans, 0.04)
+    assert all(r is None for r in without.reach) and all(r is not None for r in with_lists.reach)
+    assert without.counts(machine) == with_lists.counts(machine)
+    assert with_lists.counts(machine)[2] > 0
