@@ -68,6 +68,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
+from grouping.disjoint_sets import find_root
 from eval.bsds_io import (KIND_BOUNDARIES, KIND_SEGS, KIND_UCM2, MachineResult,
                           check_result_size, classify_array, find_results, list_ground_truth,
                           load_ground_truth, load_result)
@@ -532,21 +533,9 @@ def _segment_ucm(ucm2: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def _find(parent, a):
-    root = a
-    while parent[root] != root:
-        root = parent[root]
-    while parent[a] != root:
-        nxt = parent[a]
-        parent[a] = root
-        a = nxt
-    return root
-
-
-@njit(cache=True)
 def _union(parent, a, b):
-    ra = _find(parent, a)
-    rb = _find(parent, b)
+    ra = find_root(parent, a)
+    rb = find_root(parent, b)
     if ra < rb:
         parent[rb] = ra
     elif rb < ra:
@@ -592,12 +581,12 @@ def _number_regions(parent, top_open, height, width):
     for x in range(top_open.size):
         if top_open[x]:
             j = (x - 1) // 2 if x % 2 == 1 else min(x // 2, width - 1)
-            r = _find(parent, j)
+            r = find_root(parent, j)
             if label_of_root[r] == 0:
                 count += 1
                 label_of_root[r] = count
     for p in range(height * width):
-        r = _find(parent, p)
+        r = find_root(parent, p)
         if label_of_root[r] == 0:
             count += 1
             label_of_root[r] = count
