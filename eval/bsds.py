@@ -314,20 +314,22 @@ def nms_boundary_map(pb: np.ndarray, quantize: bool = True, radius: int = NMS_RA
     return np.clip(levels, 0, 255) / 255.0
 
 
-def _g6(values) -> np.ndarray:
+def round_g6(values) -> np.ndarray:
     """Round to what MATLAB ``fprintf('%10g')`` writes (6 significant digits), elementwise."""
     arr = np.asarray(values, dtype=np.float64)
     flat = np.array([float("%g" % v) for v in arr.ravel()], dtype=np.float64)
     return flat.reshape(arr.shape)
 
 
-def _fmeasure(r, p):
+def fmeasure(r, p):
+    """F-measure ``2PR / (P + R)`` elementwise (0 where ``P + R == 0``), float64."""
     r = np.asarray(r, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     return 2 * p * r / (p + r + ((p + r) == 0))
 
 
-def _ratio(cnt, tot):
+def safe_ratio(cnt, tot):
+    """``cnt / tot`` elementwise as the original benchmark (``tot == 0`` counts as 1), float64."""
     cnt = np.asarray(cnt, dtype=np.float64)
     tot = np.asarray(tot, dtype=np.float64)
     return cnt / (tot + (tot == 0))
@@ -339,13 +341,13 @@ def _max_f(thresh, r, p) -> tuple[float, float, float, float]:
     r = np.asarray(r, np.float64)
     p = np.asarray(p, np.float64)
     best_t, best_r, best_p = thresh[0], r[0], p[0]
-    best_f = float(_fmeasure(r[0], p[0]))
+    best_f = float(fmeasure(r[0], p[0]))
     d = np.linspace(0.0, 1.0, 100)
     for i in range(1, thresh.size):
         ts = thresh[i] * d + thresh[i - 1] * (1 - d)
         rs = r[i] * d + r[i - 1] * (1 - d)
         ps = p[i] * d + p[i - 1] * (1 - d)
-        fs = _fmeasure(rs, ps)
+        fs = fmeasure(rs, ps)
         k = int(np.argmax(fs))  # first maximum, as the strict '>' scan keeps it
         if fs[k] > best_f:
             best_t, best_r, best_p, best_f = ts[k], rs[k], ps[k], float(fs[k])
@@ -801,7 +803,7 @@ def rounded_counts(counts: BoundaryCounts | RegionCounts) -> np.ndarray:
     ndarray, shape (4, nthresh), float64
         Rows ``cnt_r, sum_r, cnt_p, sum_p``, rounded to 6 significant digits.
     """
-    return np.stack([_g6(a) for a in (counts.cnt_r, counts.sum_r, counts.cnt_p, counts.sum_p)])
+    return np.stack([round_g6(a) for a in (counts.cnt_r, counts.sum_r, counts.cnt_p, counts.sum_p)])
 
 
 def best_threshold_counts(rounded: np.ndarray, measure: str = "f") -> np.ndarray:
@@ -820,9 +822,9 @@ def best_threshold_counts(rounded: np.ndarray, measure: str = "f") -> np.ndarray
     ndarray, shape (4,), float64
         ``cnt_r, sum_r, cnt_p, sum_p`` at that threshold.
     """
-    recall = _ratio(rounded[0], rounded[1])
+    recall = safe_ratio(rounded[0], rounded[1])
     if measure == "f":
-        f = _fmeasure(recall, _ratio(rounded[2], rounded[3]))
+        f = fmeasure(recall, safe_ratio(rounded[2], rounded[3]))
         return rounded[:, int(np.flatnonzero(f == f.max())[0])]
     if measure == "covering":
         return rounded[:, int(np.flatnonzero(recall == recall.max())[-1])]
@@ -837,31 +839,31 @@ def collect_boundaries(counts: Sequence[BoundaryCounts], image_ids=None) -> Boun
     if not counts:
         raise ValueError("no image to collect")
     _check_same_thresholds(counts, "boundary benchmark", image_ids)
-    thresh = _g6(counts[0].thresholds)
+    thresh = round_g6(counts[0].thresholds)
     n = thresh.size
     tot = np.zeros((4, n))
     best = np.zeros(4)
     scores = np.zeros((len(counts), 5))
     for i, c in enumerate(counts):
         rounded = rounded_counts(c)
-        r = _ratio(rounded[0], rounded[1])
-        p = _ratio(rounded[2], rounded[3])
+        r = safe_ratio(rounded[0], rounded[1])
+        p = safe_ratio(rounded[2], rounded[3])
         bt, br, bp, bf = _max_f(thresh, r, p)
         scores[i] = (i + 1, bt, br, bp, bf)
         tot += rounded
         best += best_threshold_counts(rounded)
-    r = _ratio(tot[0], tot[1])
-    p = _ratio(tot[2], tot[3])
-    f = _fmeasure(r, p)
+    r = safe_ratio(tot[0], tot[1])
+    p = safe_ratio(tot[2], tot[3])
+    f = fmeasure(r, p)
     bt, br, bp, bf = _max_f(thresh, r, p)
-    r_max = float(_ratio(best[0], best[1]))
-    p_max = float(_ratio(best[2], best[3]))
-    f_max = float(_fmeasure(r_max, p_max))
-    ap = _area_pr(r, p)
+    r_max = float(safe_ratio(best[0], best[1]))
+    p_max = float(safe_ratio(best[2], best[3]))
+    f_max = float(fmeasure(r_max, p_max))
+    ap = area_pr(r, p)
     return BoundaryEvaluation(bt, br, bp, bf, r_max, p_max, f_max, ap, thresh, r, p, f, scores)
 
 
-def _area_pr(r: np.ndarray, p: np.ndarray) -> float:
+def area_pr(r: np.ndarray, p: np.ndarray) -> float:
     """``sum(interp1(unique R, P, 0:0.01:1), NaN -> 0) * 0.01`` as ``collect_eval_bdry``."""
     # MATLAB unique: sorted values; the index of the last occurrence (legacy default)
     order = np.argsort(r, kind="stable")
@@ -882,7 +884,7 @@ def collect_regions(counts: Sequence[RegionCounts], image_ids=None) -> RegionEva
     if not counts:
         raise ValueError("no image to collect")
     _check_same_thresholds(counts, "region benchmark", image_ids)
-    thresh = _g6(counts[0].thresholds)
+    thresh = round_g6(counts[0].thresholds)
     n = thresh.size
     tot = np.zeros((4, n))
     best = np.zeros(4)
@@ -893,23 +895,23 @@ def collect_regions(counts: Sequence[RegionCounts], image_ids=None) -> RegionEva
     scores = np.zeros((len(counts), 4))
     for i, c in enumerate(counts):
         rounded = rounded_counts(c)
-        r = _ratio(rounded[0], rounded[1])
-        p = _ratio(rounded[2], rounded[3])
+        r = safe_ratio(rounded[0], rounded[1])
+        p = safe_ratio(rounded[2], rounded[3])
         k = int(np.argmax(r))
         scores[i] = (i + 1, thresh[k], r[k], p[k])
         tot += rounded
         best += best_threshold_counts(rounded, "covering")
-        cnt_r_best_total += float(_g6(c.cnt_r_best))
-        ri = _g6(c.ri)
-        voi = _g6(c.voi)
+        cnt_r_best_total += float(round_g6(c.cnt_r_best))
+        ri = round_g6(c.ri)
+        voi = round_g6(c.voi)
         global_ri += ri
         global_voi += voi
         ri_best += ri[np.flatnonzero(ri == ri.max())[-1]]
         voi_best += voi[np.flatnonzero(voi == voi.min())[-1]]
-    r = _ratio(tot[0], tot[1])
+    r = safe_ratio(tot[0], tot[1])
     k = int(np.argmax(r))
     cover_t, cover_ods = float(thresh[k]), float(r[k])
-    cover_ois = float(_ratio(best[0], best[1]))
+    cover_ois = float(safe_ratio(best[0], best[1]))
     cover_best = cnt_r_best_total / tot[1][0]
     m = len(counts)
     global_ri /= m
@@ -1175,39 +1177,3 @@ def bsds_benchmark(results_dir, gt_dir, out_dir=None, nthresh: int = DEFAULT_NTH
         summary.out_dir = str(out_dir)
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def run_bsds_benchmark_cli(args) -> int:
-    """Entry point of ``mcg bench bsds``; prints the summary, returns the exit code."""
-    out = args.out if args.out is not None else str(Path(args.results) / "eval")
-    other = getattr(args, "compare", None)
-    if other is not None:  # refuse a bad second folder before the first one's long evaluation
-        find_results(other, list(list_ground_truth(args.gt)))
-    nms = bool(getattr(args, "nms", False))
-    nms_opts = {"nms": nms, "nms_radius": getattr(args, "nms_radius", NMS_RADIUS),
-                "nms_smooth": getattr(args, "nms_smooth", NMS_SMOOTH)}
-    summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
-                             workers=args.workers, regions=not args.no_regions, verbose=True,
-                             **nms_opts)
-    print(summary.format())
-    if other is not None:
-        from eval.bsds_compare import compare_boundaries, compare_regions
-
-        print(f"evaluating {other} for the comparison (nothing written there)", file=sys.stderr)
-        other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
-                                       workers=args.workers, regions=not args.no_regions,
-                                       verbose=True, **nms_opts)
-        names = (Path(args.results).resolve().name or "A", Path(other).resolve().name or "B")
-        resamples = getattr(args, "resamples", 1000)
-        report = [f"{names[1]}: {other_summary.format()}",
-                  compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
-                                     n_resamples=resamples).format(*names)]
-        if summary.region_counts and other_summary.region_counts:
-            report.append(compare_regions(summary.region_counts, other_summary.region_counts,
-                                          n_resamples=resamples).format(*names))
-        text = "\n".join(report)
-        print(text)
-        report_path = Path(out) / f"compare_{names[1]}.txt"
-        report_path.write_text(text + "\n")
-        print(f"  comparison saved in {report_path}")
-    return 0

@@ -24,7 +24,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from eval.bsds import (BoundaryCounts, RegionCounts, _area_pr, _fmeasure, _g6, _ratio,
+from eval.bsds import (BoundaryCounts, RegionCounts, area_pr, fmeasure, round_g6, safe_ratio,
                        best_threshold_counts, rounded_counts)
 
 #: Resamples are processed in blocks of this many, to bound memory on large sets.
@@ -114,13 +114,13 @@ def _max_f_batch(recall: np.ndarray, precision: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n_curves,), float64
     """
-    best = _fmeasure(recall[:, 0], precision[:, 0])
+    best = fmeasure(recall[:, 0], precision[:, 0])
     if recall.shape[1] < 2:
         return best
     d = np.linspace(0.0, 1.0, _INTERP_POINTS)
     r = recall[:, 1:, None] * d + recall[:, :-1, None] * (1 - d)
     p = precision[:, 1:, None] * d + precision[:, :-1, None] * (1 - d)
-    return np.maximum(best, _fmeasure(r, p).max(axis=(1, 2)))
+    return np.maximum(best, fmeasure(r, p).max(axis=(1, 2)))
 
 
 def _boundary_scores(weights: np.ndarray, per_image: np.ndarray,
@@ -143,12 +143,12 @@ def _boundary_scores(weights: np.ndarray, per_image: np.ndarray,
     """
     n_images, _, n_thresh = per_image.shape
     totals = (weights @ per_image.reshape(n_images, -1)).reshape(-1, 4, n_thresh)
-    recall = _ratio(totals[:, 0], totals[:, 1])
-    precision = _ratio(totals[:, 2], totals[:, 3])
+    recall = safe_ratio(totals[:, 0], totals[:, 1])
+    precision = safe_ratio(totals[:, 2], totals[:, 3])
     ods = _max_f_batch(recall, precision)
     best = weights @ per_image_best
-    ois = _fmeasure(_ratio(best[:, 0], best[:, 1]), _ratio(best[:, 2], best[:, 3]))
-    ap = np.array([_area_pr(r, p) for r, p in zip(recall, precision)])
+    ois = fmeasure(safe_ratio(best[:, 0], best[:, 1]), safe_ratio(best[:, 2], best[:, 3]))
+    ap = np.array([area_pr(r, p) for r, p in zip(recall, precision)])
     return np.stack([ods, ois, ap], axis=1)
 
 
@@ -170,9 +170,9 @@ def _covering_scores(weights: np.ndarray, per_image: np.ndarray,
     """
     n_images, _, n_thresh = per_image.shape
     totals = (weights @ per_image.reshape(n_images, -1)).reshape(-1, 4, n_thresh)
-    ods = _ratio(totals[:, 0], totals[:, 1]).max(axis=1)
+    ods = safe_ratio(totals[:, 0], totals[:, 1]).max(axis=1)
     best = weights @ per_image_best
-    return np.stack([ods, _ratio(best[:, 0], best[:, 1])], axis=1)
+    return np.stack([ods, safe_ratio(best[:, 0], best[:, 1])], axis=1)
 
 
 def _common_images(counts_a: Mapping, counts_b: Mapping) -> list:
@@ -180,8 +180,8 @@ def _common_images(counts_a: Mapping, counts_b: Mapping) -> list:
     if not ids:
         raise ValueError(f"the two results have no image in common ({len(counts_a)} and "
                          f"{len(counts_b)} images)")
-    thresholds_a = _g6(counts_a[ids[0]].thresholds)
-    thresholds_b = _g6(counts_b[ids[0]].thresholds)
+    thresholds_a = round_g6(counts_a[ids[0]].thresholds)
+    thresholds_b = round_g6(counts_b[ids[0]].thresholds)
     if thresholds_a.shape != thresholds_b.shape or not np.array_equal(thresholds_a, thresholds_b):
         raise ValueError(f"the two results were evaluated at different thresholds "
                          f"({thresholds_a.size} and {thresholds_b.size}); use the same nthresh "

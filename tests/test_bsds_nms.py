@@ -9,7 +9,8 @@ from PIL import Image
 from contours.channels import conv_tri
 from contours.nms import edge_nms, edge_orientation
 from eval.bsds import (bsds_benchmark, evaluate_boundaries_image, nms_boundary_map,
-                       run_bsds_benchmark_cli, seg2bdry)
+                       seg2bdry)
+from mcg.commands.bench import run_bsds
 from mcg.cli import build_parser
 
 H, W = 64, 80
@@ -162,7 +163,7 @@ def test_cli_flag(tmp_path, capsys):
                                       str(gt_dir), "--nthresh", "9", "--workers", "1",
                                       "--out", str(tmp_path / "out"), "--nms"])
     assert args.nms is True
-    assert run_bsds_benchmark_cli(args) == 0
+    assert run_bsds(args) == 0
     assert "NMS (convTri 1, r=1" in capsys.readouterr().out
     args = build_parser().parse_args(["bench", "bsds", "--results", str(res_dir), "--gt",
                                       str(gt_dir), "--nms", "--nms-radius", "2",

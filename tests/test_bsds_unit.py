@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import scipy.io
 
-from eval.bsds import (_area_pr, _g6, _max_f, _ri_voi, bsds_benchmark, bsds_thresholds,
+from eval.bsds import (area_pr, round_g6, _max_f, _ri_voi, bsds_benchmark, bsds_thresholds,
                        collect_boundaries, evaluate_boundaries_image, evaluate_regions_image,
-                       run_bsds_benchmark_cli, seg2bdry, thin_boundaries)
+                       seg2bdry, thin_boundaries)
 from eval.bsds_io import load_result
 from eval.bsds_matching import correspond_pixels, search_offsets
+from mcg.commands.bench import run_bsds
 
 H, W = 60, 80                   # diagonal 100 -> max distance 0.75 px at 0.0075
 DIAG = math.hypot(H, W)
@@ -177,12 +178,12 @@ def test_area_pr_like_the_original():
     grid = np.arange(101) * 0.01
     inside = (grid >= 0.2 - 1e-12) & (grid <= 0.8 + 1e-12)
     expected = np.interp(grid[inside], r[::-1], p[::-1]).sum() * 0.01
-    assert _area_pr(r, p) == pytest.approx(expected)
-    assert _area_pr(np.array([0.5, 0.5]), np.array([0.1, 0.2])) == 0.0
+    assert area_pr(r, p) == pytest.approx(expected)
+    assert area_pr(np.array([0.5, 0.5]), np.array([0.1, 0.2])) == 0.0
 
 
 def test_g6_rounding_matches_printf():
-    np.testing.assert_array_equal(_g6([1 / 6, 1234567.0, 0.0]), [0.166667, 1234570.0, 0.0])
+    np.testing.assert_array_equal(round_g6([1 / 6, 1234567.0, 0.0]), [0.166667, 1234570.0, 0.0])
 
 
 def test_collect_boundaries_ods_ois():
@@ -373,7 +374,7 @@ def test_cli_writes_original_files(small_dataset, tmp_path, capsys):
     out = tmp_path / "cli_out"
     args = SimpleNamespace(results=str(res_dir), gt=str(gt_dir), nthresh=5, out=str(out),
                            workers=1, no_regions=False)
-    assert run_bsds_benchmark_cli(args) == 0
+    assert run_bsds(args) == 0
     names = sorted(p.name for p in out.iterdir())
     for f in ("eval_bdry.txt", "eval_bdry_img.txt", "eval_bdry_thr.txt", "eval_cover.txt",
               "eval_cover_img.txt", "eval_cover_th.txt", "eval_RI_VOI.txt",

@@ -35,13 +35,48 @@ def _register_bsds(bench_subparsers) -> None:
                         "(also saved as OUT/compare_<name of OTHER_RESULTS>.txt)")
     parser.add_argument("--resamples", type=positive_int, default=1000,
                         help="bootstrap resamples of --compare (default 1000)")
-    parser.set_defaults(func=_run_bsds)
+    parser.set_defaults(func=run_bsds)
 
 
-def _run_bsds(args) -> int:
-    from eval.bsds import run_bsds_benchmark_cli
+def run_bsds(args) -> int:
+    """``mcg bench bsds``: benchmark a result folder (and ``--compare`` another); print, save."""
+    import sys
+    from pathlib import Path
 
-    return run_bsds_benchmark_cli(args)
+    from eval.bsds import (NMS_RADIUS, NMS_SMOOTH, bsds_benchmark, find_results,
+                           list_ground_truth)
+    from eval.bsds_compare import compare_boundaries, compare_regions
+
+    out = args.out if args.out is not None else str(Path(args.results) / "eval")
+    other = getattr(args, "compare", None)
+    if other is not None:  # refuse a bad second folder before the first one's long evaluation
+        find_results(other, list(list_ground_truth(args.gt)))
+    nms = bool(getattr(args, "nms", False))
+    nms_opts = {"nms": nms, "nms_radius": getattr(args, "nms_radius", NMS_RADIUS),
+                "nms_smooth": getattr(args, "nms_smooth", NMS_SMOOTH)}
+    summary = bsds_benchmark(args.results, args.gt, out_dir=out, nthresh=args.nthresh,
+                             workers=args.workers, regions=not args.no_regions, verbose=True,
+                             **nms_opts)
+    print(summary.format())
+    if other is not None:
+        print(f"evaluating {other} for the comparison (nothing written there)", file=sys.stderr)
+        other_summary = bsds_benchmark(other, args.gt, out_dir=None, nthresh=args.nthresh,
+                                       workers=args.workers, regions=not args.no_regions,
+                                       verbose=True, **nms_opts)
+        names = (Path(args.results).resolve().name or "A", Path(other).resolve().name or "B")
+        resamples = getattr(args, "resamples", 1000)
+        report = [f"{names[1]}: {other_summary.format()}",
+                  compare_boundaries(summary.boundary_counts, other_summary.boundary_counts,
+                                     n_resamples=resamples).format(*names)]
+        if summary.region_counts and other_summary.region_counts:
+            report.append(compare_regions(summary.region_counts, other_summary.region_counts,
+                                          n_resamples=resamples).format(*names))
+        text = "\n".join(report)
+        print(text)
+        report_path = Path(out) / f"compare_{names[1]}.txt"
+        report_path.write_text(text + "\n")
+        print(f"  comparison saved in {report_path}")
+    return 0
 
 
 def _register_proposals(bench_subparsers) -> None:
