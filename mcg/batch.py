@@ -557,25 +557,25 @@ def _same_location(a: str, b: str) -> bool:
     return os.path.normcase(a) == os.path.normcase(b)
 
 
-def _check_outputs_are_not_inputs(paths: list, out: str, job: BatchJob) -> None:
-    """Refuse an output file that is one of the input files (checked in linear time)."""
+def _check_outputs_are_not_inputs(paths: list, outputs: list, out: str) -> None:
+    """Refuse an output file that is one of the input files (checked in linear time).
+
+    ``outputs[i]`` are the names the job writes for ``paths[i]``.
+    """
     if storage.is_url(out):
-        out_key = out.rstrip("/")
-        inputs = {str(p) for p in paths if str(p).startswith(out_key + "/")}
-        clash = [p for p in inputs for name in job.outputs(storage.stem(p))
-                 if storage.join(out, name) == p]
+        clash = [p for p, names in zip(paths, outputs)
+                 if any(storage.join(out, name) == str(p) for name in names)]
     else:
         out_dir = os.path.realpath(storage.local_path(out))
         parents: dict[str, str] = {}
         clash = []
-        for p in paths:
+        for p, names in zip(paths, outputs):
             parent = os.fspath(Path(p).parent)
             if parent not in parents:
                 parents[parent] = os.path.realpath(parent)
-            real_parent = parents[parent]
-            for name in job.outputs(storage.stem(p)):
+            for name in names:
                 folder, _, base = os.path.join(out_dir, name).rpartition(os.sep)
-                if base == Path(p).name and _same_location(folder, real_parent):
+                if base == Path(p).name and _same_location(folder, parents[parent]):
                     clash.append(p)
     if clash:
         shown = ", ".join(map(str, clash[:10]))
@@ -583,10 +583,11 @@ def _check_outputs_are_not_inputs(paths: list, out: str, job: BatchJob) -> None:
                          "choose another output folder")
 
 
-def _existing_names(out: str, job: BatchJob, stems: Iterable[str]) -> set[str]:
-    """Relative names of the files present in the output folder and its output sub-folders."""
+def _existing_names(out: str, outputs: list) -> set[str]:
+    """Relative names of the files present in the output folder and its output sub-folders
+    (``outputs``: the names the job writes, per image)."""
     names = set(storage.list_names(out))
-    subfolders = {name.rpartition("/")[0] for s in stems for name in job.outputs(s)} - {""}
+    subfolders = {name.rpartition("/")[0] for names_ in outputs for name in names_} - {""}
     for sub in sorted(subfolders):
         names.update(f"{sub}/{n}" for n in storage.list_names(storage.join(out, sub)))
     return names
@@ -650,10 +651,10 @@ def plan_batch(paths: list, out: str, job: BatchJob, overwrite: bool = False) ->
     NotADirectoryError, PermissionError
         If the output folder is a file or cannot be written.
     """
-    _check_outputs_are_not_inputs(paths, out, job)
+    outputs = [job.outputs(storage.stem(p)) for p in paths]
+    _check_outputs_are_not_inputs(paths, outputs, out)
     storage.make_folder(out)
-    stems = [storage.stem(p) for p in paths]
-    existing = _existing_names(out, job, stems)
+    existing = _existing_names(out, outputs)
     for name in sorted(n for n in existing if _PART_FILE.match(n.rpartition("/")[2])):
         storage.remove(storage.join(out, name))  # temporary file of a killed run
     manifest = job.manifest()
@@ -663,7 +664,6 @@ def plan_batch(paths: list, out: str, job: BatchJob, overwrite: bool = False) ->
             recorded = json.loads(storage.read_bytes(storage.join(out, MANIFEST_NAME)))
         except (ValueError, UnicodeDecodeError):
             recorded = {"unreadable manifest": True}
-    outputs = [job.outputs(s) for s in stems]
     if overwrite:
         for names in outputs:
             for name in names:
@@ -694,9 +694,9 @@ def plan_batch(paths: list, out: str, job: BatchJob, overwrite: bool = False) ->
 
 def done_images(plan_paths: list, out: str, job: BatchJob) -> list:
     """The images of ``plan_paths`` whose outputs are all present in ``out``, in order."""
-    stems = [storage.stem(p) for p in plan_paths]
-    existing = _existing_names(out, job, stems)
-    return [p for p, s in zip(plan_paths, stems) if all(n in existing for n in job.outputs(s))]
+    outputs = [job.outputs(storage.stem(p)) for p in plan_paths]
+    existing = _existing_names(out, outputs)
+    return [p for p, names in zip(plan_paths, outputs) if all(n in existing for n in names)]
 
 
 def _write_failures(out: str, failures: list[tuple]) -> None:
