@@ -5,10 +5,12 @@ held-out proposals are written from the cached hierarchies with the shipped work
 ranker, and scored with the proposal benchmark. Prints mask ABO and box recall at IoU 0.7 at
 10 ... 1000 proposals.
 
-    python benchmarks/bench_reranking.py --cache CACHE --gt GT.json --images IMAGES --out DIR
-        [--mode mcg] [--models mcg/models] [--workers 2]
+    python benchmarks/bench_reranking.py --trees TREES --gt GT.json --images IMAGES --out DIR
+        [--heldout 64] [--mode mcg] [--models mcg/models] [--workers 2]
 
-``CACHE`` is the folder written by ``python -m mcg.train_proposals cache``.
+``TREES`` is the hierarchy cache of a mode written by ``mcg train proposals``
+(``<model folder>/work/hierarchies/<mode>``); the last ``--heldout`` images of ``IMAGES`` by
+file name are evaluated.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from mcg.train_proposals import evaluate_heldout, write_heldout_proposals
+from mcg.train_proposals import evaluate_heldout, write_proposals_from_trees
 
 RULES = (("mmr", {"rerank": "mmr", "theta": 0.7}), ("mmr", {"rerank": "mmr", "theta": 0.8}),
          ("mmr", {"rerank": "mmr", "theta": 1.0}), ("decay", {"rerank": "decay", "gamma": 1.0}),
@@ -27,7 +29,8 @@ SHOWN = ("10", "100", "500", "1000")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", required=True)
+    parser.add_argument("--trees", required=True)
+    parser.add_argument("--heldout", type=int, default=64)
     parser.add_argument("--gt", required=True)
     parser.add_argument("--images", required=True)
     parser.add_argument("--out", required=True)
@@ -38,13 +41,15 @@ def main(argv=None) -> int:
     from mcg.allocator import keep_freed_memory
 
     keep_freed_memory()  # as the command line (see mcg.allocator)
+    images = sorted(p for p in Path(args.images).iterdir()
+                    if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[-args.heldout:]
     rows = []
     for rule, options in RULES:
         tag = "_".join(f"{k}{v}" for k, v in options.items())
         out = Path(args.out) / tag
-        write_heldout_proposals(args.mode, args.cache, args.models, out / "proposals",
-                                workers=args.workers, **options)
-        summary = evaluate_heldout(out / "proposals", args.gt, args.images)
+        write_proposals_from_trees(args.mode, args.trees, [p.stem for p in images], args.models,
+                                   out / "proposals", workers=args.workers, **options)
+        summary = evaluate_heldout(out / "proposals", args.gt, images)
         labels = summary["n_values"]
         cols = [labels.index(n) for n in SHOWN if n in labels]
         abo = [summary["masks"]["abo"][j] for j in cols]

@@ -1,8 +1,6 @@
 """Training of the structured edge forest on BSDS500 (Dollar & Zitnick, ICCV 2013).
 
-Run as a command, never at import::
-
-    python -m contours.train --data /work/shared/data/bsds500 --out contours/models/sed_bsds.npz --seed 0
+Run by ``mcg train edges`` (:func:`mcg.train_edges.train_edges`), never at import.
 
 Per tree (each with its own random stream derived from ``seed`` and the tree number):
 sample positive (within 8 px of a human boundary) and negative 32x32 patches with the
@@ -18,11 +16,8 @@ model).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -551,7 +546,7 @@ def _forked_tree_job(tree_number: int) -> int:
     return tree_number
 
 
-def _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, log) -> None:
+def _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, finished) -> None:
     """Train the missing trees in ``jobs`` forked processes (the images are shared by fork).
 
     Every tree draws from its own random stream ``(seed, tree_number)``, so the forest does not
@@ -561,20 +556,78 @@ def _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, log)
     _FORK_STATE.update(images=images, seed=seed, edges=edges, opts=opts, work=work)
     context = multiprocessing.get_context("fork")
     with context.Pool(min(jobs, len(missing)), maxtasksperchild=1) as pool:
-        for tree_number in pool.imap_unordered(_forked_tree_job, missing):
-            log(f"tree {tree_number}: finished in a worker")
+        for count, tree_number in enumerate(pool.imap_unordered(_forked_tree_job, missing), 1):
+            finished(tree_number, count)
     _FORK_STATE.clear()
 
 
+def _check_work_folder(work: Path, record: dict, overwrite: bool) -> None:
+    """Make ``work`` hold checkpoints of ``record``'s training only (refuse or clear others)."""
+    record_path = work / "training_options.json"
+    text = json.dumps(record, indent=1, sort_keys=True) + "\n"
+    if record_path.is_file() and record_path.read_text() != text:
+        if not overwrite:
+            recorded = json.loads(record_path.read_text())
+            differences = sorted(k for k in set(recorded) | set(record)
+                                 if recorded.get(k) != record.get(k))
+            raise ValueError(f"{work} holds the checkpoints of a training with other settings "
+                             f"({', '.join(differences)}); rerun with the same settings to "
+                             "continue it, or pass overwrite (--overwrite) to start again")
+        for path in work.glob("tree_*.npz"):
+            path.unlink()
+        (work / "edges.npy").unlink(missing_ok=True)
+    elif not record_path.is_file() and any(work.glob("tree_*.npz")):
+        if not overwrite:
+            raise ValueError(f"{work} holds tree checkpoints of an unrecorded training; remove "
+                             "them or pass overwrite (--overwrite)")
+        for path in work.glob("tree_*.npz"):
+            path.unlink()
+        (work / "edges.npy").unlink(missing_ok=True)
+    partial = work / ".training_options.json.partial"
+    partial.write_text(text)
+    partial.replace(record_path)
+
+
 def train_forest(images: list[TrainingImage], out_path: Path, seed: int, opts: dict,
-                 command: str = "", log=print, jobs: int = 1) -> EdgeForest:
+                 command: str = "", log=print, jobs: int = 1, data: dict | None = None,
+                 overwrite: bool = False) -> EdgeForest:
     """Train (or resume) a forest and write it to ``out_path``.
 
-    Per-tree checkpoints go to ``<out_path stem>_work/`` next to the output; with ``jobs > 1``
-    the missing trees are trained in parallel processes (same result as one job).
+    Per-tree checkpoints go to ``<out_path stem>_work/`` next to the output, with a record of
+    the settings; a rerun with the same settings trains only the missing trees (a killed
+    training loses at most the trees in progress), one with other settings is refused unless
+    ``overwrite``. With ``jobs > 1`` the missing trees are trained in parallel processes (same
+    result as one job). The output is written atomically; its bytes depend only on the
+    settings and the data.
+
+    Parameters
+    ----------
+    images : list of TrainingImage
+    out_path : Path
+        The model ``.npz``.
+    seed : int
+    opts : dict
+        :data:`DEFAULTS` with overrides.
+    command : str
+        Recorded in the model's metadata.
+    log : callable
+        Progress messages (trees done, time left).
+    jobs : int
+        Trees trained at once.
+    data : dict, optional
+        Description of the training data (recorded, and part of the checkpoint settings).
+    overwrite : bool
+        Discard checkpoints of other settings.
+
+    Returns
+    -------
+    EdgeForest
     """
+    out_path = Path(out_path)
     work = out_path.parent / (out_path.stem + "_work")
     work.mkdir(parents=True, exist_ok=True)
+    _check_work_folder(work, {"seed": seed, "options": opts, "data": data or {},
+                              "n_images": len(images)}, overwrite)
     t_start = time.time()
     edges_path = work / "edges.npy"
     if edges_path.exists():
@@ -582,97 +635,46 @@ def train_forest(images: list[TrainingImage], out_path: Path, seed: int, opts: d
     else:
         edges = quantization_edges(images, opts["edge_samples_per_image"],
                                    np.random.default_rng([seed, 10**6]))
-        np.save(edges_path, edges)
+        partial = work / ".edges.partial.npy"
+        np.save(partial, edges)
+        partial.replace(edges_path)
     log(f"quantization edges ready ({time.time() - t_start:.1f}s)")
     missing = [t for t in range(opts["n_trees"]) if not _tree_checkpoint(work, t).exists()]
+    n_done = opts["n_trees"] - len(missing)
+    if n_done:
+        log(f"{n_done} of {opts['n_trees']} trees done earlier (checkpoints in {work})")
     if missing:
         log(f"trees to train: {missing} with {min(jobs, len(missing))} job(s)")
+    t_trees = time.time()
+
+    def tree_finished(tree_number: int, finished: int) -> None:
+        elapsed = time.time() - t_trees
+        left = len(missing) - finished
+        eta = f", about {elapsed / finished * left / 60:.1f} min left" if left else ""
+        log(f"tree {tree_number} finished: {n_done + finished}/{opts['n_trees']} trees "
+            f"({elapsed / 60:.1f} min{eta})")
+
     if jobs > 1 and len(missing) > 1:
-        _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, log)
+        _train_missing_parallel(images, missing, seed, edges, opts, work, jobs, tree_finished)
     else:
-        for t in missing:
+        for finished, t in enumerate(missing, 1):
             _train_and_checkpoint(images, t, seed, edges, opts, work, log)
+            tree_finished(t, finished)
     trees = []
     wall = 0.0
     for t in range(opts["n_trees"]):
-        path = _tree_checkpoint(work, t)
-        with np.load(path, allow_pickle=False) as data:
-            tree = {k: data[k] for k in data.files}
+        with np.load(_tree_checkpoint(work, t), allow_pickle=False) as saved:
+            tree = {k: saved[k] for k in saved.files}
         wall += float(tree.pop("wall_time"))
-        if t not in missing:
-            log(f"tree {t}: reused checkpoint {path}")
         trees.append(tree)
     metadata = dict(format=FORMAT_NAME, version=FORMAT_VERSION, seed=seed, command=command,
                     training_wall_time_s=round(wall, 1), options=opts, n_train_images=len(images),
+                    data=data or {},
                     tree_samples=[int(t["count"][0]) for t in trees],
-                    tree_nodes=[int(len(t["child"])) for t in trees],
-                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                    tree_nodes=[int(len(t["child"])) for t in trees])
     forest = merge_trees(trees, metadata)
-    forest.save(out_path)
+    partial = out_path.with_name(f".{out_path.stem}.partial.npz")
+    forest.save(partial)
+    partial.replace(out_path)
     log(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB); tree wall time {wall:.1f}s")
     return forest
-
-
-def assemble_checkpoints(out_path: Path, command: str = "", log=print, seed: int = 0) -> int:
-    """Merge the existing per-tree checkpoints of ``out_path`` into a model (e.g. to use the
-    trees finished so far)."""
-    work = out_path.parent / (out_path.stem + "_work")
-    paths = sorted(work.glob("tree_*.npz"))
-    if not paths:
-        raise FileNotFoundError(f"no tree checkpoints in {work}")
-    trees = []
-    for path in paths:
-        with np.load(path, allow_pickle=False) as data:
-            trees.append({k: data[k] for k in data.files})
-    wall = sum(float(t.pop("wall_time")) for t in trees)
-    metadata = dict(format=FORMAT_NAME, version=FORMAT_VERSION, command=command, seed=seed,
-                    training_wall_time_s=round(wall, 1), assembled_from=[p.name for p in paths],
-                    tree_samples=[int(t["count"][0]) for t in trees],
-                    tree_nodes=[int(len(t["child"])) for t in trees],
-                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    merge_trees(trees, metadata).save(out_path)
-    log(f"assembled {len(trees)} trees into {out_path}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line entry point (see module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m contours.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="BSDS500 folder (images/train, groundTruth/train)")
-    parser.add_argument("--out", required=True, help="output model .npz")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--trees", type=int, default=DEFAULTS["n_trees"])
-    parser.add_argument("--pos", type=int, default=DEFAULTS["n_pos"], help="positive patches per tree")
-    parser.add_argument("--neg", type=int, default=DEFAULTS["n_neg"], help="negative patches per tree")
-    parser.add_argument("--images", type=int, default=0, help="use only the first N images (0: all)")
-    parser.add_argument("--assemble", action="store_true",
-                        help="only merge the tree checkpoints that exist into --out (no training)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="train this many trees at once in separate processes (default 1)")
-    parser.add_argument("--mirror", action="store_true",
-                        help="also train on the left-right mirror image of every training image")
-    args = parser.parse_args(argv)
-    argv_list = sys.argv[1:] if argv is None else argv
-    command = "python -m contours.train " + " ".join(shlex.quote(a) for a in argv_list)
-    opts = dict(DEFAULTS, n_trees=args.trees, n_pos=args.pos, n_neg=args.neg, mirror=args.mirror)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(msg):
-        print(time.strftime("%H:%M:%S ") + msg, flush=True)
-
-    if args.assemble:
-        return assemble_checkpoints(out, command, log, args.seed)
-    log(f"command: {command}")
-    log(f"options: {json.dumps(opts)}")
-    t0 = time.time()
-    images = load_bsds_train(Path(args.data), args.images or None, log, mirror=args.mirror)
-    log(f"loaded {len(images)} training images in {time.time() - t0:.1f}s")
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    train_forest(images, out, args.seed, opts, command, log, jobs=args.jobs)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,15 +16,11 @@ Quality is MCG's "Jaccard at instance level": the mean over all objects of the b
 Jaccard (objects of images without candidates count 0). Sampling a front keeps its two
 ends and picks the other points evenly spaced in ``log(1 + n)``.
 
-Training (``python -m grouping.pareto train``) reads one folder of merge trees per image
-(``<stem>_<k>.npz`` written by :meth:`MergeTree.save`, ``k = 0..T-1``) and the ground truth
-(COCO ``instances_*.json`` or a BSDS ``groundTruth`` folder, :mod:`eval.coco_io`).
+:func:`train_working_points` learns them from (hierarchies, objects) pairs of training images;
+``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`) feeds it a COCO dataset.
 """
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -37,7 +33,7 @@ from grouping.hierarchy import MergeTree
 __all__ = [
     "DEFAULT_GRID", "S_SAMPLES", "Front", "list_best_jaccards", "collect_list_stats",
     "pareto_front", "sample_front", "combine_fronts", "learn_working_points",
-    "WorkingPoints", "load_tree_folder",
+    "WorkingPoints", "train_working_points",
 ]
 
 DEFAULT_GRID = np.concatenate([np.arange(10, 101, 10), np.arange(200, 1001, 100),
@@ -326,90 +322,36 @@ class WorkingPoints:
         return wp
 
 
-# ----------------------------------------------------------------------------------------
-# Training command
-# ----------------------------------------------------------------------------------------
+def train_working_points(samples: Iterable[tuple[Sequence[MergeTree], np.ndarray]],
+                         grid=DEFAULT_GRID, n_samples: int = S_SAMPLES) -> WorkingPoints:
+    """Learn the working points of a training set (statistics, fronts, combination).
 
+    Parameters
+    ----------
+    samples : iterable of (trees, gt_masks)
+        Per training image: its T hierarchies (the same T for all, in the order the
+        candidate stage gets them) and its objects, (K, H, W) bool with K >= 1.
+    grid : (G,) int
+        Candidate counts at which each list is evaluated.
+    n_samples : int
+        S, points kept per front.
 
-def load_tree_folder(folder, stem: str) -> list[MergeTree]:
-    """The hierarchies ``<folder>/<stem>_0.npz``, ``_1``, ... of one image."""
-    folder = Path(folder)
-    paths = sorted(folder.glob(f"{stem}_*.npz"), key=lambda p: int(p.stem.rsplit("_", 1)[1])
-                   if p.stem.rsplit("_", 1)[1].isdigit() else -1)
-    paths = [p for p in paths if p.stem.rsplit("_", 1)[1].isdigit()]
-    if not paths:
-        raise FileNotFoundError(f"no hierarchies {stem}_<k>.npz in {folder}")
-    return [MergeTree.load(p) for p in paths]
+    Returns
+    -------
+    WorkingPoints
 
-
-def training_samples(trees_dir, gt_path, max_images: int | None = None, skip_images: int = 0):
-    """Yield (stem, trees, gt_masks) for the ground-truth images with hierarchies.
-
-    Images come in the ground truth's order; those without hierarchies or without objects
-    are passed over; the first ``skip_images`` usable ones are skipped, then at most
-    ``max_images`` are yielded.
+    Raises
+    ------
+    ValueError
+        If ``samples`` is empty or the images have different numbers of hierarchies.
     """
-    from eval.coco_io import load_ground_truth
+    n_trees = []
 
-    gt = load_ground_truth(gt_path)
-    trees_dir = Path(trees_dir)
-    if not trees_dir.is_dir():
-        raise FileNotFoundError(f"hierarchy folder not found: {trees_dir}")
-    n = 0
-    skipped = 0
-    for image in gt.images:
-        if max_images is not None and n >= max_images:
-            break
-        if not any(trees_dir.glob(f"{image.stem}_*.npz")):
-            continue
-        inst = gt.instances(image)
-        if inst.n_instances == 0:
-            continue
-        if skipped < skip_images:
-            skipped += 1
-            continue
-        n += 1
-        yield image.stem, load_tree_folder(trees_dir, image.stem), inst.masks
-    if n == 0:
-        raise ValueError(f"no image of {gt_path} has hierarchies in {trees_dir}")
+    def counted():
+        for trees, masks in samples:
+            trees = list(trees)
+            n_trees.append(len(trees))
+            yield trees, masks
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grouping.pareto",
-                                     description="Learn Pareto working points (n_cands).")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train", help="learn working points from training hierarchies")
-    tr.add_argument("--trees", required=True, help="folder of <stem>_<k>.npz merge trees")
-    tr.add_argument("--gt", required=True, help="COCO instances JSON or BSDS groundTruth dir")
-    tr.add_argument("--out", required=True, help="output .npz")
-    tr.add_argument("--samples", type=int, default=S_SAMPLES, help="S, points per front")
-    tr.add_argument("--max-images", type=int, default=None)
-    tr.add_argument("--skip-images", type=int, default=0)
-    tr.add_argument("--grid-max", type=int, default=int(DEFAULT_GRID[-1]))
-    args = parser.parse_args(argv)
-    try:
-        grid = DEFAULT_GRID[DEFAULT_GRID <= args.grid_max]
-        t0 = time.perf_counter()
-        n_trees = []
-
-        def samples():
-            for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images,
-                                                         args.skip_images):
-                n_trees.append(len(trees))
-                yield trees, masks
-
-        best, mean_n = collect_list_stats(samples(), grid)
-        wp = learn_working_points(best, mean_n, n_trees[0], grid, args.samples)
-        wp.save(args.out)
-        print(f"{len(n_trees)} images, {best.shape[1]} objects, {time.perf_counter() - t0:.1f} s;"
-              f" {len(wp.mean_n)} working points from {wp.mean_n[0]:.0f} "
-              f"(J={wp.quality[0]:.3f}) to {wp.mean_n[-1]:.0f} (J={wp.quality[-1]:.3f}) "
-              f"candidates -> {args.out}")
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    best, mean_n = collect_list_stats(counted(), grid)
+    return learn_working_points(best, mean_n, n_trees[0], grid, n_samples)

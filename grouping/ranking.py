@@ -41,11 +41,9 @@ forest), :mod:`grouping.overlaps` (exact Jaccard indices), :mod:`grouping.divers
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from numba import njit
@@ -60,7 +58,8 @@ from grouping.holes import filled_candidate_sums, gather_filled_leaves
 from grouping.overlaps import OverlapIndex
 from grouping.ranker import TARGET_POWER, RegressionForest, train_forest, untrained_scores
 
-__all__ = ["CandidateStage", "candidate_stage", "proposals_from_trees", "best_jaccards"]
+__all__ = ["CandidateStage", "candidate_stage", "proposals_from_trees", "best_jaccards",
+           "train_ranker"]
 
 
 @njit(cache=True)
@@ -342,61 +341,66 @@ def best_jaccards(stage: CandidateStage, gt_masks: np.ndarray) -> np.ndarray:
     return (inter / np.maximum(union, 1)).max(axis=1)
 
 
-def main(argv=None) -> int:
-    from grouping.pareto import WorkingPoints, training_samples
+def train_ranker(samples: Iterable[tuple[Sequence[MergeTree], np.ndarray]], n_cands=None,
+                 per_image: int = 3000, n_trees: int = 50, max_depth: int = 16, seed: int = 0,
+                 target_power: float = TARGET_POWER) -> tuple[RegressionForest, dict]:
+    """Fit the ranking forest on the candidates of training images.
 
-    parser = argparse.ArgumentParser(prog="python -m grouping.ranking",
-                                     description="Train the candidate ranking forest.")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train", help="fit the regression forest on training hierarchies")
-    tr.add_argument("--trees", required=True, help="folder of <stem>_<k>.npz merge trees")
-    tr.add_argument("--gt", required=True, help="COCO instances JSON or BSDS groundTruth dir")
-    tr.add_argument("--out", required=True, help="output forest .npz")
-    tr.add_argument("--working-points", default=None, help="WorkingPoints .npz (pareto)")
-    tr.add_argument("--n-candidates", type=float, default=5000,
-                    help="mean candidates per image of the working point to train at")
-    tr.add_argument("--per-image", type=int, default=3000,
-                    help="candidates sampled per image (uniformly, seeded)")
-    tr.add_argument("--n-trees", type=int, default=50)
-    tr.add_argument("--max-depth", type=int, default=16)
-    tr.add_argument("--max-images", type=int, default=None)
-    tr.add_argument("--skip-images", type=int, default=0)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--target-power", type=float, default=TARGET_POWER,
-                    help="regress best Jaccard ** this (default 3: favours near-perfect candidates)")
-    args = parser.parse_args(argv)
-    if not args.target_power > 0:
-        parser.error("--target-power must be positive")
-    try:
-        wp = WorkingPoints.load(args.working_points) if args.working_points else None
-        rng = np.random.default_rng(args.seed)
-        feats, targets = [], []
-        t0 = time.perf_counter()
-        for stem, trees, masks in training_samples(args.trees, args.gt, args.max_images,
-                                                   args.skip_images):
-            n_cands = wp.n_cands_for(args.n_candidates) if wp is not None else None
-            if n_cands is not None and n_cands.shape[1] != len(trees):
-                raise ValueError(f"{stem}: {len(trees)} hierarchies but the working points are "
-                                 f"for {n_cands.shape[1]}")
-            stage = candidate_stage(trees, n_cands)
-            y = best_jaccards(stage, masks) ** args.target_power
-            pick = np.arange(len(y))
-            if len(pick) > args.per_image:
-                pick = np.sort(rng.choice(len(y), args.per_image, replace=False))
-            feats.append(stage.features[pick])
-            targets.append(y[pick])
-        x = np.concatenate(feats)
-        y = np.concatenate(targets)
-        forest = train_forest(x, y, args.n_trees, args.max_depth, seed=args.seed)
-        forest.save(args.out)
-        pred = forest.predict(x)
-        print(f"{len(feats)} images, {len(y)} samples, train MAE {np.abs(pred - y).mean():.4f}, "
-              f"{time.perf_counter() - t0:.1f} s -> {args.out}")
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    Each image's candidates come from :func:`candidate_stage` at ``n_cands``; their target is
+    (best Jaccard with one of the image's objects) ** ``target_power``. At most ``per_image``
+    candidates per image are used, drawn uniformly with a generator seeded by ``seed`` (the
+    same samples give the same forest).
 
+    Parameters
+    ----------
+    samples : iterable of (trees, gt_masks)
+        Per training image: its hierarchies (in the candidate stage's order) and its objects,
+        (K, H, W) bool with K >= 1.
+    n_cands : (4, T) int, optional
+        Candidates taken from each list (a working point, :meth:`WorkingPoints.n_cands_for`);
+        None: :func:`grouping.candidates.default_n_cands`.
+    per_image : int
+        Candidates sampled per image.
+    n_trees, max_depth : int
+        Forest size (:func:`grouping.ranker.train_forest`).
+    seed : int
+        Seed of the sampling and of the forest.
+    target_power : float
+        Exponent of the regression target (> 0).
 
-if __name__ == "__main__":
-    sys.exit(main())
+    Returns
+    -------
+    forest : RegressionForest
+    info : dict
+        ``n_images``, ``n_samples`` and ``train_mae`` (mean absolute training error).
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is empty, ``target_power`` is not positive or an image's number of
+        hierarchies does not match ``n_cands``.
+    """
+    if not target_power > 0:
+        raise ValueError(f"target_power must be positive, got {target_power}")
+    rng = np.random.default_rng(seed)
+    feats, targets = [], []
+    for trees, masks in samples:
+        trees = list(trees)
+        if n_cands is not None and np.shape(n_cands)[1] != len(trees):
+            raise ValueError(f"an image has {len(trees)} hierarchies but the working point is "
+                             f"for {np.shape(n_cands)[1]}")
+        stage = candidate_stage(trees, n_cands)
+        y = best_jaccards(stage, masks) ** target_power
+        pick = np.arange(len(y))
+        if len(pick) > per_image:
+            pick = np.sort(rng.choice(len(y), per_image, replace=False))
+        feats.append(stage.features[pick])
+        targets.append(y[pick])
+    if not feats:
+        raise ValueError("no training images")
+    x = np.concatenate(feats)
+    y = np.concatenate(targets)
+    forest = train_forest(x, y, n_trees, max_depth, seed=seed)
+    info = {"n_images": len(feats), "n_samples": int(len(y)),
+            "train_mae": float(np.abs(forest.predict(x) - y).mean())}
+    return forest, info

@@ -18,6 +18,9 @@ process.
 ``bsds_benchmark(results,     BSDS500 boundary and region benchmark of a folder of results
 gt)``
 ``evaluate_proposals(...)``   proposal benchmark of one image; ``evaluate_dataset`` of a set
+``train_proposals(...)``      candidate models on a COCO dataset (``im2mcg(models=...)``)
+``train_edges(...)``          an edge forest on BSDS or COCO data (``edge_model=...``)
+``train_calibration(...)``    the final hierarchy's calibration (``calibration=...``)
 ============================  ===========================================================
 
 The lower layers (``contours``, ``ncuts``, ``grouping``, ``eval``) are usable on their own and
@@ -43,6 +46,9 @@ _SOURCES = {
     "bsds_benchmark": "eval.bsds",
     "evaluate_proposals": "eval.proposals",
     "evaluate_dataset": "eval.proposals",
+    "train_proposals": "mcg.train_proposals",
+    "train_edges": "mcg.train_edges",
+    "train_calibration": "mcg.calibration",
 }
 
 __all__ = sorted(_SOURCES)

@@ -448,7 +448,7 @@ def run_over_images(paths: list, process: Callable, label: str, workers: int = 1
         left = len(paths) - finished[0]
         eta = ""
         if left and finished[0] >= 2:
-            eta = f"; {_duration((time.perf_counter() - start) / finished[0] * left)} left"
+            eta = f"; {format_duration((time.perf_counter() - start) / finished[0] * left)} left"
         print(f"[{index}/{total}] {path} -> {description} ({seconds:.2f} s{eta})", flush=True)
 
     items = iter(enumerate(paths, first_index))
@@ -469,7 +469,8 @@ def run_over_images(paths: list, process: Callable, label: str, workers: int = 1
     return 0
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """A duration for progress lines: ``"42 s"``, ``"17 min"`` or ``"3.2 h"``."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -511,6 +512,26 @@ class BatchJob:
 
         return {"command": self.command, "mcg_version": __version__,
                 "parameters": self.parameters, "models": self.models}
+
+
+def model_digests(edge_model=None, calibration=None) -> dict:
+    """Digests of the model files behind a hierarchy: the edge forest and the calibration.
+
+    Parameters
+    ----------
+    edge_model, calibration : str, Path or None
+        The files (None: the shipped edge forest and ``mcg/models/calibration.json``).
+
+    Returns
+    -------
+    dict
+        ``edge_forest`` and ``calibration``: :func:`file_digest` of each.
+    """
+    from contours.detect import DEFAULT_MODEL
+    from mcg.pipeline import CALIBRATION_FILE, MODELS_DIR
+
+    return {"edge_forest": file_digest(edge_model or DEFAULT_MODEL),
+            "calibration": file_digest(calibration or MODELS_DIR / CALIBRATION_FILE)}
 
 
 def file_digest(path: str | os.PathLike) -> str:

@@ -6,10 +6,10 @@ its merge heights ``h`` are mapped to ``1 / (1 + exp(-slope * (h - thr)))``. The
 uniform weights, ``thr = 0.35`` and ``slope = 8``; this module fits them on BSDS500 train and
 :func:`mcg.pipeline.load_calibration` gives the pipeline the shipped values (``mcg/models/calibration.json``).
 
-Fitting (``python -m mcg.calibration fit``):
+Fitting (``mcg train calibration``, :func:`train_calibration`):
 
 1. for the first ``--images`` train images (sorted by name), the per-scale hierarchies and
-   their aligned boundary maps are computed once and cached (``--work``);
+   their aligned boundary maps are computed once and cached (``--work``; a rerun reuses them);
 2. every candidate weight vector is scored by the boundary benchmark of the *uncalibrated*
    combined hierarchy at raw thresholds (:func:`height_grid`: ``--grid`` uniform steps over
    the height range plus ``--grid`` pooled quantiles of the merge heights): its
@@ -31,10 +31,7 @@ somewhat stronger heights than it will see (BSDS500 val is kept for evaluation o
 """
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -43,9 +40,10 @@ import numpy as np
 from eval.bsds import (BoundaryCounts, BoundaryEvaluation, bsds_thresholds, collect_boundaries,
                        evaluate_boundaries_image)
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD
-from mcg.pipeline import CALIBRATION_FILE, EDGE_PRESETS, MODELS_DIR, preset_key
+from mcg.pipeline import preset_key
 
-__all__ = ["raw_thresholds", "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid"]
+__all__ = ["raw_thresholds", "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid",
+           "fit", "train_calibration"]
 
 #: Candidate weights (scales 2, 1, 0.5) tried by the fit; normalized to sum 1 when used.
 WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2))
@@ -147,7 +145,8 @@ def fit_sigmoid(counts: np.ndarray, grid, thr_grid=SIGMOID_THR_GRID,
 # Command
 # ----------------------------------------------------------------------------------------
 
-def _aligned_maps(image_path: Path, mode: str, cache: Path, edges: str) -> list[np.ndarray]:
+def _aligned_maps(image_path: Path, mode: str, cache: Path, edges: str,
+                  edge_model=None) -> list[np.ndarray]:
     """Aligned per-scale ucm2 maps (finest first) of one image, cached as .npz."""
     from grouping.multiscale import align_hierarchies
     from mcg.io import read_image
@@ -158,9 +157,12 @@ def _aligned_maps(image_path: Path, mode: str, cache: Path, edges: str) -> list[
         with np.load(path) as data:
             return [data[f"scale_{k}"] for k in range(len(data.files))]
     # Only the per-scale trees: the combined hierarchy is what is being fit.
-    maps = align_hierarchies(per_scale_trees(read_image(image_path), mode, edges=edges))
+    maps = align_hierarchies(per_scale_trees(read_image(image_path), mode, edges=edges,
+                                             edge_model=edge_model))
     maps = [np.asarray(m, dtype=np.float32) for m in maps]
-    np.savez_compressed(path, **{f"scale_{k}": m for k, m in enumerate(maps)})
+    partial = path.with_name(f".{path.stem}.partial.npz")
+    np.savez_compressed(partial, **{f"scale_{k}": m for k, m in enumerate(maps)})
+    partial.replace(path)
     return maps
 
 
@@ -187,11 +189,14 @@ def height_grid(raw_ucm2s, n: int) -> np.ndarray:
 
 
 def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers: int = 1,
-        weights=None, log=print, edges: str = "fast") -> dict:
+        weights=None, log=print, edges: str = "fast", edge_model=None) -> dict:
     """Fit the weights (mcg) and the sigmoid of ``mode`` on BSDS500 train; see module docs.
 
     ``weights``: per-scale weights (finest first) to keep instead of searching them.
-    ``edges``: edge preset of the hierarchies (:data:`mcg.pipeline.EDGE_PRESETS`)."""
+    ``edges``: edge preset of the hierarchies (:data:`mcg.pipeline.EDGE_PRESETS`);
+    ``edge_model``: their edge forest (default: the shipped one). The per-image maps are
+    cached in ``work`` (a rerun reuses them)."""
+    from mcg.batch import format_duration
     from eval.bsds_io import load_ground_truth
 
     data_dir = Path(data_dir)
@@ -205,9 +210,11 @@ def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers:
     t0 = time.perf_counter()
     maps, gts = [], []
     for i, path in enumerate(paths, 1):
-        maps.append(_aligned_maps(path, mode, work, edges))
+        maps.append(_aligned_maps(path, mode, work, edges, edge_model))
         gts.append(load_ground_truth(gt_dir / f"{path.stem}.mat").boundaries)
-        log(f"[{mode}] hierarchies {i}/{len(paths)} {path.stem} ({time.perf_counter() - t0:.0f} s)")
+        elapsed = time.perf_counter() - t0
+        log(f"[{mode}] hierarchies {i}/{len(paths)} {path.stem} ({format_duration(elapsed)}, "
+            f"{format_duration(elapsed / i * (len(paths) - i))} left)")
     if mode == "scg":
         candidates = ((1,),)
     elif weights is not None:
@@ -249,48 +256,86 @@ def fit(data_dir, mode: str, n_images: int, work, grid_size: int = 200, workers:
     }
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mcg.calibration",
-                                     description="Fit combination weights and sigmoid on BSDS500 train.")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    fp = sub.add_parser("fit", help="fit and write mcg/models/calibration.json")
-    fp.add_argument("--data", required=True, help="BSDS500 folder (images/train, groundTruth/train)")
-    fp.add_argument("--modes", nargs="+", default=["scg", "mcg"], choices=["scg", "mcg"])
-    fp.add_argument("--images", type=int, default=60, help="first N train images (sorted)")
-    fp.add_argument("--grid", type=int, default=200,
-                    help="uniform (and as many quantile) raw thresholds per evaluation")
-    fp.add_argument("--work", required=True, help="cache folder for the per-image maps")
-    fp.add_argument("--out", default=str(MODELS_DIR / CALIBRATION_FILE))
-    fp.add_argument("--workers", type=int, default=1, help="processes for the benchmark counts")
-    fp.add_argument("--weights", type=float, nargs="+", default=None,
-                    help="mcg: keep these per-scale weights (scales 2, 1, 0.5) instead of searching")
-    fp.add_argument("--edges", choices=tuple(EDGE_PRESETS), default="accurate",
-                    help="edge preset of the hierarchies (mcg.pipeline.EDGE_PRESETS); entries are "
-                    "written as <mode>_accurate, or <mode> for fast (default accurate)")
-    args = parser.parse_args(argv)
-    from mcg.allocator import keep_freed_memory
+def train_calibration(bsds, out, *, modes=("scg", "mcg"), edges: str = "accurate",
+                      n_images: int = 30, work=None, grid_size: int = 200, workers: int = 1,
+                      weights=None, edge_model=None, overwrite: bool = False,
+                      command: str | None = None, log=print) -> dict:
+    """Fit the calibration of each mode on BSDS-layout data and write ``calibration.json``.
 
-    keep_freed_memory()  # as the command line (see mcg.allocator)
-    argv_list = sys.argv[1:] if argv is None else argv
-    command = "python -m mcg.calibration " + " ".join(shlex.quote(a) for a in argv_list)
-    if args.images < 1 or args.grid < 2:
-        parser.error("--images must be >= 1 and --grid >= 2")
-    out = Path(args.out)
+    Parameters
+    ----------
+    bsds : str or Path
+        BSDS-layout folder (``images/train``, ``groundTruth/train``).
+    out : str or Path
+        The JSON file; entries of other modes and presets already in it are kept.
+    modes : sequence of {"scg", "mcg"}
+    edges : {"accurate", "fast"}
+        Edge preset of the hierarchies; entries are named :func:`mcg.pipeline.preset_key`.
+    n_images : int
+        First N train images (sorted by name).
+    work : str or Path, optional
+        Cache of the per-image maps (default ``<out stem>_work`` beside ``out``); a rerun
+        reuses it, so a stopped fit continues where it was.
+    grid_size : int
+        Uniform (and as many quantile) raw thresholds per evaluation (>= 2).
+    workers : int
+        Processes for the benchmark counts.
+    weights : sequence of float, optional
+        mcg: keep these per-scale weights (finest first) instead of searching them.
+    edge_model : str or Path, optional
+        Edge forest of the hierarchies (default: the shipped one).
+    overwrite : bool
+        Replace entries of ``out`` that this fit writes.
+    command : str, optional
+        Recorded with each entry.
+    log : callable
+
+    Returns
+    -------
+    dict
+        The entries written, by key.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Bad input, or ``out`` already holds an entry this fit would replace (unless
+        ``overwrite``).
+
+    Examples
+    --------
+    >>> from mcg import im2ucm, train_calibration
+    >>> train_calibration("BSDS500/data", "calibration.json", modes=["scg"])   # doctest: +SKIP
+    >>> tree = im2ucm(image, calibration="calibration.json")                  # doctest: +SKIP
+    """
+    from mcg.batch import model_digests
+
+    if n_images < 1 or grid_size < 2:
+        raise ValueError("the number of images must be >= 1 and the grid >= 2")
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; give the calibration file name (.json)")
     try:
         record = json.loads(out.read_text()) if out.is_file() else {}
-        for mode in args.modes:
-            key = preset_key(mode, args.edges)
-            record[key] = dict(fit(args.data, mode, args.images, args.work, args.grid,
-                                   args.workers, args.weights, edges=args.edges),
-                               command=command)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(record, indent=1) + "\n")
-            print(f"wrote {key} calibration to {out}", flush=True)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{out} is not a calibration file ({error})") from None
+    keys = [preset_key(mode, edges) for mode in modes]
+    clash = [key for key in keys if key in record]
+    if clash and not overwrite:
+        raise ValueError(f"{out} already holds the {', '.join(clash)} calibration; choose "
+                         "another file or pass --overwrite")
+    digest = model_digests(edge_model)["edge_forest"].split(":")[-1]
+    work = Path(work) if work is not None else out.parent / f"{out.stem}_work"
+    written = {}
+    for mode, key in zip(modes, keys):
+        entry = fit(bsds, mode, n_images, work / digest, grid_size, workers, weights, log,
+                    edges, edge_model)
+        entry["command"] = command
+        entry["edge_forest"] = "shipped" if edge_model is None else str(edge_model)
+        record[key] = entry
+        written[key] = entry
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.write_text(json.dumps(record, indent=1) + "\n")
+        partial.replace(out)
+        log(f"wrote the {key} calibration to {out}")
+    return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import shlex
 import signal
 import sys
 import threading
@@ -103,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = "mcg " + shlex.join(argv)  # recorded by the training commands
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -243,30 +244,71 @@ RELEASE_CALIBRATION = {"weights": None, "sigmoid_thr": SIGMOID_THRESHOLD,
                        "sigmoid_slope": SIGMOID_SLOPE}
 
 
+def read_calibration(path, key: str) -> dict:
+    """One entry of a calibration file (``calibration.json``, written by ``mcg train calibration``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file.
+    key : str
+        Entry name, :func:`preset_key` of the mode and edge preset (``"scg"``, ``"mcg"``,
+        ``"scg_accurate"``, ...).
+
+    Returns
+    -------
+    dict
+        ``weights`` (list of floats for scales finest first, or None = uniform),
+        ``sigmoid_thr`` and ``sigmoid_slope`` (floats).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it is not a calibration file or has no ``key`` entry (the message lists the entries).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"calibration file not found: {path}")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a calibration file: {error}") from None
+    if not isinstance(record, dict) or key not in record:
+        entries = ", ".join(sorted(record)) if isinstance(record, dict) else "none"
+        raise ValueError(f"{path} has no {key!r} calibration (entries: {entries}); fit it with "
+                         f"`mcg train calibration`")
+    entry = record[key]
+    try:
+        return {"weights": entry["weights"], "sigmoid_thr": float(entry["sigmoid_thr"]),
+                "sigmoid_slope": float(entry["sigmoid_slope"])}
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: the {key!r} calibration is incomplete ({error})") from None
+
+
 def load_calibration(mode: str, models_dir=None) -> dict:
-    """Weights and sigmoid parameters of a mode's final hierarchy.
+    """Weights and sigmoid parameters of a mode's final hierarchy, with the release's as fallback.
 
     Parameters
     ----------
     mode : str
-        Entry name, :func:`mcg.pipeline.preset_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
+        Entry name, :func:`preset_key` (``"scg"``, ``"mcg"``, ``"scg_accurate"``, ...).
     models_dir : folder of ``calibration.json`` (default: the shipped ``mcg/models``).
 
     Returns
     -------
-    dict with ``weights`` (list of floats for scales finest first, or None = uniform),
-    ``sigmoid_thr`` and ``sigmoid_slope`` (floats). The release's values, with a warning, when
-    the file or the mode's entry is missing.
+    dict
+        As :func:`read_calibration`; the release's values, with a warning, when the file or
+        the mode's entry is missing or unreadable.
     """
     path = Path(models_dir or MODELS_DIR) / CALIBRATION_FILE
     try:
-        record = json.loads(path.read_text())[mode]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
-        warnings.warn(f"no {mode} calibration in {path} ({type(error).__name__}); using the "
-                      "release's uniform weights and sigmoid (0.35, 8)", stacklevel=2)
+        return read_calibration(path, mode)
+    except (FileNotFoundError, ValueError) as error:
+        warnings.warn(f"{error}; using the release's uniform weights and sigmoid (0.35, 8)",
+                      stacklevel=2)
         return dict(RELEASE_CALIBRATION)
-    return {"weights": record["weights"], "sigmoid_thr": float(record["sigmoid_thr"]),
-            "sigmoid_slope": float(record["sigmoid_slope"])}
 
 
 @functools.lru_cache(maxsize=None)
@@ -300,11 +342,12 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         memory); ``None`` removes the limit.
     return_details : bool
         Return a :class:`UcmResult` (with per-scale trees and timings) instead of the tree.
-    calibration : dict, optional
+    calibration : dict, str or Path, optional
         ``weights`` (per scale, finest first, or None = uniform), ``sigmoid_thr`` and
-        ``sigmoid_slope`` of the final hierarchy; default: the values fit on BSDS500 train
-        and shipped in ``mcg/models/calibration.json`` (:mod:`mcg.calibration`) for this mode
-        and edge preset.
+        ``sigmoid_slope`` of the final hierarchy, or a ``calibration.json`` written by ``mcg
+        train calibration`` (its entry for this mode and edge preset, :func:`read_calibration`);
+        default: the values fit on BSDS500 train and shipped in ``mcg/models/calibration.json``
+        (:mod:`mcg.calibration`) for this mode and edge preset.
 
     Returns
     -------
@@ -336,6 +379,8 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
                                   times=times)
     # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
     # strength and calibrate with the sigmoid (one scale: no alignment).
+    if isinstance(calibration, (str, os.PathLike)):
+        calibration = read_calibration(calibration, preset_key(mode, edges))
     if calibration is None:
         weights, sigmoid_thr, sigmoid_slope = _shipped_calibration(mode, edges)
     else:

@@ -10,9 +10,10 @@ proposals already taken (:mod:`grouping.ranking`; MCG's additive Maximum Margina
 is available there as ``rerank="mmr"``). Scores are therefore small, comparable within an
 image and non-increasing in rank order.
 
-Shipped models (``mcg/models/``, produced by ``python -m mcg.train_proposals``):
+Shipped models (``mcg/models/``, produced by ``mcg train proposals``):
 ``<mode>_working_points.npz`` and ``<mode>_ranker.npz``. Without them the stage falls back to
-untrained defaults (a warning says so).
+untrained defaults (a warning says so). ``im2mcg(models=FOLDER)`` uses the models of a folder
+written by ``mcg train proposals`` instead.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from mcg.pipeline import MCG_MAX_PIXELS, MODES, im2ucm, preset_key
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: Mean number of candidates per image (before duplicate removal) of the default working point;
 #: the shipped ranker of each mode is trained on the candidates of that working point
-#: (chosen by ``python -m mcg.train_proposals``, see ``mcg/models/README.md``).
+#: (see ``docs/training.md``).
 DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
 #: Default edge preset of the hierarchies behind the proposals (:data:`mcg.pipeline.EDGE_PRESETS`):
 #: ``fast`` keeps a COCO image within the time targets; models trained on ``accurate``
@@ -38,40 +39,100 @@ PROPOSAL_EDGES = "fast"
 CANDIDATE_SCALES = (0.5, 1.0, 2.0)
 
 
-@functools.lru_cache(maxsize=4)
-def load_candidate_models(mode: str, models_dir: str | None = None, edges: str = PROPOSAL_EDGES):
-    """The working points and ranker of a mode, loaded once.
+#: File names a model folder (``im2mcg(models=...)``, written by ``mcg train proposals``) may
+#: hold besides the candidate models ``<key>_working_points.npz`` and ``<key>_ranker.npz``:
+#: the structured edge forest and the calibration its hierarchies were computed with.
+EDGE_FOREST_FILE = "edge_forest.npz"
+CALIBRATION_FILE = "calibration.json"
+
+
+def candidate_model_paths(folder, mode: str, edges: str = PROPOSAL_EDGES) -> tuple[Path, Path]:
+    """The working-point and ranker files of a mode and edge preset in a model folder.
+
+    Returns
+    -------
+    working_points, ranker : Path
+        ``<folder>/<key>_working_points.npz`` and ``<folder>/<key>_ranker.npz`` with ``key``
+        :func:`mcg.pipeline.preset_key` (``mcg``, ``scg``, ``mcg_accurate``, ...).
+    """
+    key = preset_key(mode, edges)
+    folder = Path(folder)
+    return folder / f"{key}_working_points.npz", folder / f"{key}_ranker.npz"
+
+
+def load_candidate_models(mode: str, models=None, edges: str = PROPOSAL_EDGES):
+    """The working points and ranker of a mode, loaded once per process.
 
     Parameters
     ----------
     mode : {"mcg", "scg"}
-    models_dir : str, optional
-        Folder of the model files (default: the shipped ``mcg/models``).
+    models : str or Path, optional
+        Model folder written by ``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`);
+        default: the shipped ``mcg/models``.
     edges : {"fast", "accurate"}
-        Edge preset of the hierarchies the models were trained on: files
-        ``<mode>_working_points.npz`` / ``<mode>_ranker.npz`` for ``fast``,
-        ``<mode>_accurate_...`` for ``accurate`` (:func:`mcg.pipeline.preset_key`).
+        Edge preset of the hierarchies the models were trained on
+        (:func:`candidate_model_paths`).
 
     Returns
     -------
     working_points : grouping.pareto.WorkingPoints or None
     ranker : grouping.ranker.RegressionForest or None
-        ``None`` where the file is absent (then the untrained fallback is used, with a warning).
+        ``None`` where a shipped file is absent (then the untrained fallback is used, with a
+        warning).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``models`` is given and is not a folder or lacks either file of this mode and preset.
     """
+    if models is None:
+        return _load_candidate_models(mode, str(MODELS_DIR), edges, False)
+    return _load_candidate_models(mode, str(Path(models).resolve()), edges, True)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_candidate_models(mode: str, folder: str, edges: str, required: bool):
     from grouping.pareto import WorkingPoints
     from grouping.ranker import RegressionForest
 
-    folder = Path(models_dir) if models_dir else MODELS_DIR
-    key = preset_key(mode, edges)
-    points_path = folder / f"{key}_working_points.npz"
-    ranker_path = folder / f"{key}_ranker.npz"
+    points_path, ranker_path = candidate_model_paths(folder, mode, edges)
+    missing = [p.name for p in (points_path, ranker_path) if not p.is_file()]
+    if missing and required:
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"model folder not found: {folder}")
+        held = sorted(p.name for p in Path(folder).glob("*.npz"))
+        raise FileNotFoundError(
+            f"model folder {folder} has no {', '.join(missing)} (it holds: "
+            f"{', '.join(held) or 'no model files'}); train them with `mcg train proposals "
+            f"--mode {mode} --edges {edges}`")
+    if missing:
+        warnings.warn(f"{preset_key(mode, edges)} candidate models not found in {folder} "
+                      f"({', '.join(missing)}); using untrained defaults, expect lower proposal "
+                      "quality", stacklevel=4)
     working_points = WorkingPoints.load(points_path) if points_path.is_file() else None
     ranker = RegressionForest.load(ranker_path) if ranker_path.is_file() else None
-    missing = [p.name for p, m in ((points_path, working_points), (ranker_path, ranker)) if m is None]
-    if missing:
-        warnings.warn(f"{key} candidate models not found in {folder} ({', '.join(missing)}); "
-                      "using untrained defaults, expect lower proposal quality", stacklevel=3)
     return working_points, ranker
+
+
+def model_folder_extras(models) -> dict:
+    """The edge forest and calibration a model folder holds, as ``im2ucm`` arguments.
+
+    Parameters
+    ----------
+    models : str, Path or None
+        Model folder (:func:`load_candidate_models`).
+
+    Returns
+    -------
+    dict
+        ``edge_model`` (path of ``edge_forest.npz``) and ``calibration`` (path of
+        ``calibration.json``) for the files present; empty for ``None``.
+    """
+    if models is None:
+        return {}
+    folder = Path(models)
+    extras = {"edge_model": folder / EDGE_FOREST_FILE, "calibration": folder / CALIBRATION_FILE}
+    return {name: path for name, path in extras.items() if path.is_file()}
 
 
 def candidate_trees(ucm_result, mode: str) -> list:
@@ -93,7 +154,7 @@ def candidate_trees(ucm_result, mode: str) -> list:
 
 
 def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_model=None,
-           models_dir: str | None = None, n_candidates: float | None = None,
+           models=None, n_candidates: float | None = None,
            edges: str = PROPOSAL_EDGES, max_pixels: int | None = MCG_MAX_PIXELS,
            return_details: bool = False):
     """Ranked object proposals of an image.
@@ -107,9 +168,13 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
     n_proposals : int, optional
         Keep at most this many proposals (all by default).
     edge_model : EdgeForest, path or None
-        Structured edge forest (``None``: the shipped model).
-    models_dir : str, optional
-        Folder with ``<mode>_working_points.npz`` and ``<mode>_ranker.npz``.
+        Structured edge forest (``None``: the model folder's ``edge_forest.npz`` if it has
+        one, else the shipped model).
+    models : str or Path, optional
+        Model folder written by ``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`):
+        its ``<mode>_working_points.npz`` and ``<mode>_ranker.npz`` (``<mode>_accurate_...``
+        for ``edges="accurate"``) are used, and its ``edge_forest.npz`` and
+        ``calibration.json`` when present. Default: the shipped models.
     n_candidates : float, optional
         Mean number of candidates of the working point (default :data:`DEFAULT_N_CANDIDATES`).
     edges : {"fast", "accurate"}
@@ -145,9 +210,12 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if n_proposals is not None and (int(n_proposals) != n_proposals or n_proposals < 1):
         raise ValueError(f"n_proposals must be a positive integer or None, got {n_proposals!r}")
-    ucm_result = im2ucm(image, mode=mode, edge_model=edge_model, edges=edges,
-                        max_pixels=max_pixels, return_details=True)
-    working_points, ranker = load_candidate_models(mode, models_dir, edges)
+    working_points, ranker = load_candidate_models(mode, models, edges)
+    extras = model_folder_extras(models)
+    if edge_model is not None:
+        extras["edge_model"] = edge_model
+    ucm_result = im2ucm(image, mode=mode, edges=edges, max_pixels=max_pixels,
+                        return_details=True, **extras)
     total = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
     trees = candidate_trees(ucm_result, mode)
     n_cands = working_points.n_cands_for(total) if working_points is not None else None

@@ -1,23 +1,39 @@
-"""Training the candidate-selection models (Pareto working points, ranking forest) on COCO.
+"""Training the candidate-selection models (working points, ranking forest) on a COCO dataset.
 
-The shipped models in ``mcg/models/`` are made by this command from the shared COCO subset
-(192 images of ``train2017``):
+:func:`train_proposals` (command ``mcg train proposals``) trains the models of one mode and
+edge preset on any COCO-format instance dataset (an ``instances_*.json`` and its images) and
+writes them into a *model folder* that ``im2mcg(models=FOLDER)`` and ``mcg proposals --models
+FOLDER`` use:
 
-1. ``split``: the deterministic train / held-out split (:func:`coco_split`);
-2. ``cache``: the hierarchies of every image, written once per mode as
-   ``<cache>/<mode>/<split>/<stem>_<k>.npz`` (:func:`hierarchy_trees` gives the list in
-   MCG's order), resumable, with worker processes;
-3. ``train``: ``python -m grouping.pareto train`` then ``python -m grouping.ranking train``
-   on the training folder of a mode (see ``mcg/models/README.md`` for the exact commands);
-4. ``evaluate``: held-out proposals from the cached trees and the proposal benchmark.
+1. images: the image files named in the ground truth, sorted by file name; with
+   ``heldout=N`` the last N are held out for evaluation (no randomness: the same split on
+   every machine, :func:`coco_split`);
+2. hierarchies: computed once per image into ``<work>/hierarchies/<key>/<stem>_<k>.npz``
+   (:func:`hierarchy_trees`: k = 0..3 in MCG's order for ``mcg``, k = 0 for ``scg``) by a
+   batch run (:func:`mcg.batch.run_batch`): resumable, with worker processes or a Dask
+   cluster, failed images listed and retried by a rerun;
+3. working points (:func:`grouping.pareto.train_working_points`) on the training images, then
+   the ranking forest (:func:`grouping.ranking.train_ranker`) on the candidates of the working
+   point of ``n_candidates`` (default :data:`mcg.proposals.DEFAULT_N_CANDIDATES`);
+4. with a held-out part: its proposals from the cached hierarchies and the proposal benchmark
+   (:func:`eval.proposals.evaluate_dataset`), written to ``evaluation.json``.
 
-Set ``OPENBLAS_NUM_THREADS=1`` in the environment of ``cache`` (one BLAS thread per worker).
+The model folder holds ``<key>_working_points.npz`` and ``<key>_ranker.npz`` (``key`` =
+:func:`mcg.pipeline.preset_key`: ``mcg``, ``scg``, ``mcg_accurate``, ``scg_accurate``),
+``training.json`` (per key: the command, the parameters, a summary of the data, the working
+point, the forest, wall times), ``evaluation.json`` with a held-out part, and copies of the
+edge forest (``edge_forest.npz``) and calibration (``calibration.json``) when the hierarchies
+were computed with non-shipped ones. ``<out>/work`` (hierarchies, held-out proposals) can be
+deleted once training is done.
+
+Set ``OPENBLAS_NUM_THREADS=1`` with several workers (one BLAS thread per worker).
 """
 from __future__ import annotations
 
-import argparse
+import functools
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -25,20 +41,22 @@ from pathlib import Path
 
 import numpy as np
 
-from mcg.pipeline import EDGE_PRESETS, preset_key
-from mcg.proposals import DEFAULT_N_CANDIDATES, PROPOSAL_EDGES, candidate_trees
+from mcg.pipeline import preset_key
+from mcg.proposals import (CALIBRATION_FILE, DEFAULT_N_CANDIDATES, EDGE_FOREST_FILE,
+                           PROPOSAL_EDGES, candidate_model_paths, candidate_trees)
 
-__all__ = ["N_TRAIN", "DEFAULT_N_CANDIDATES", "coco_split", "hierarchy_trees",
-           "cache_hierarchies", "tree_paths", "train_models", "write_heldout_proposals",
-           "evaluate_heldout", "main"]
+__all__ = ["N_TRAIN", "FOREST_PARAMS", "coco_split", "hierarchy_trees", "tree_paths",
+           "load_tree_folder", "training_samples", "hierarchy_cache_job", "train_proposals",
+           "write_proposals_from_trees", "evaluate_heldout"]
 
-#: Number of training images of the split (the rest is held out).
+#: Number of training images of the shipped models' split of the shared COCO subset.
 N_TRAIN = 128
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
 FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0,
                  "target_power": 3.0}
-MODEL_FILES = {"working_points": "{mode}_working_points.npz", "ranker": "{mode}_ranker.npz"}
+TRAINING_RECORD = "training.json"
+EVALUATION_RECORD = "evaluation.json"
 
 
 def coco_split(image_dir, n_train: int = N_TRAIN) -> tuple[list[Path], list[Path]]:
@@ -82,8 +100,12 @@ def coco_split(image_dir, n_train: int = N_TRAIN) -> tuple[list[Path], list[Path
     return images[:n_train], images[n_train:]
 
 
-def hierarchy_trees(image: np.ndarray, mode: str,
-                    edges: str = PROPOSAL_EDGES) -> tuple[list, float]:
+# ----------------------------------------------------------------------------------------
+# Hierarchy cache
+# ----------------------------------------------------------------------------------------
+
+def hierarchy_trees(image: np.ndarray, mode: str, edges: str = PROPOSAL_EDGES,
+                    edge_model=None, calibration=None) -> tuple[list, float]:
     """The hierarchies the candidate stage uses, in MCG's order, and the seconds spent.
 
     Parameters
@@ -92,6 +114,8 @@ def hierarchy_trees(image: np.ndarray, mode: str,
     mode : {"mcg", "scg"}
     edges : {"fast", "accurate"}
         Edge preset (:data:`mcg.pipeline.EDGE_PRESETS`).
+    edge_model, calibration : optional
+        As :func:`mcg.pipeline.im2ucm` (default: the shipped ones).
 
     Returns
     -------
@@ -102,153 +126,419 @@ def hierarchy_trees(image: np.ndarray, mode: str,
     from mcg.pipeline import im2ucm
 
     t0 = time.perf_counter()
-    result = im2ucm(image, mode=mode, edges=edges, return_details=True)
+    result = im2ucm(image, mode=mode, edges=edges, edge_model=edge_model,
+                    calibration=calibration, return_details=True)
     return candidate_trees(result, mode), time.perf_counter() - t0
+
+
+def tree_names(stem: str, mode: str) -> tuple[str, ...]:
+    """The cache file names ``<stem>_<k>.npz`` of one image (4 for mcg, 1 for scg)."""
+    return tuple(f"{stem}_{k}.npz" for k in range(4 if mode == "mcg" else 1))
 
 
 def tree_paths(folder, stem: str, mode: str) -> list[Path]:
     """The cache files ``<folder>/<stem>_<k>.npz`` of one image (4 for mcg, 1 for scg)."""
-    n = 4 if mode == "mcg" else 1
-    return [Path(folder) / f"{stem}_{k}.npz" for k in range(n)]
+    return [Path(folder) / name for name in tree_names(stem, mode)]
 
 
-def _cache_one(job):
-    image_path, folder, mode, edges = job
-    from mcg.io import read_image
+def compute_trees(path, image, *, out_dir: str, mode: str, edges: str, edge_model=None,
+                  calibration=None) -> str:
+    """Compute one image's hierarchies and write them (each atomically) into ``out_dir``."""
+    from mcg import storage
 
-    paths = tree_paths(folder, Path(image_path).stem, mode)
-    trees, seconds = hierarchy_trees(read_image(image_path), mode, edges)
-    for tree, path in zip(trees, paths):
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        tree.save(tmp)
-        os.replace(tmp, path)
-    return str(image_path), seconds
+    trees, _ = hierarchy_trees(image, mode, edges, edge_model, calibration)
+    stem = storage.stem(path)
+    for tree, name in zip(trees, tree_names(stem, mode)):
+        storage.write_bytes(storage.join(out_dir, name), storage.npz_bytes(tree.to_arrays()))
+    return f"{len(trees)} hierarchies"
 
 
-def cache_hierarchies(image_dir, cache_dir, modes=("mcg", "scg"), workers: int = 2,
-                      n_train: int = N_TRAIN, edges: str = PROPOSAL_EDGES) -> dict:
-    """Compute and store the hierarchies of every image of the split (resumable).
+def hierarchy_cache_job(folder, mode: str, edges: str = PROPOSAL_EDGES, edge_model=None,
+                        calibration=None):
+    """The batch job (:class:`mcg.batch.BatchJob`) that caches the hierarchies of images.
 
-    Files go to ``<cache_dir>/<key>/{train,heldout}/<stem>_<k>.npz`` with ``key`` the mode
-    (``fast`` edges) or ``<mode>_<edges>`` (:func:`mcg.pipeline.preset_key`); images whose files
-    all exist are skipped. Each file is written under a temporary name and renamed, so an
-    interrupted run leaves no partial tree.
+    Parameters
+    ----------
+    folder : str or Path
+        Cache folder of this mode and preset; image ``stem`` gets :func:`tree_names`.
+    mode, edges, edge_model, calibration
+        As :func:`hierarchy_trees` (paths for the models, or None for the shipped ones).
 
     Returns
     -------
-    dict
-        Per mode: number of images computed and skipped, total and mean seconds per image.
+    mcg.batch.BatchJob
     """
-    from concurrent.futures import ProcessPoolExecutor
+    from mcg.batch import BatchJob, model_digests
 
-    train, held = coco_split(image_dir, n_train)
-    summary = {}
-    for mode in modes:
-        jobs = []
-        skipped = 0
-        for part, images in (("train", train), ("heldout", held)):
-            folder = Path(cache_dir) / preset_key(mode, edges) / part
-            folder.mkdir(parents=True, exist_ok=True)
-            for image in images:
-                if all(p.is_file() for p in tree_paths(folder, image.stem, mode)):
-                    skipped += 1
-                else:
-                    jobs.append((str(image), str(folder), mode, edges))
-        print(f"[{mode}] {len(jobs)} images to compute, {skipped} already cached", flush=True)
-        seconds = []
-        t0 = time.perf_counter()
-        if jobs:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for i, (name, sec) in enumerate(pool.map(_cache_one, jobs), 1):
-                    seconds.append(sec)
-                    print(f"[{mode}] {i}/{len(jobs)} {Path(name).name} {sec:.2f} s "
-                          f"(elapsed {time.perf_counter() - t0:.0f} s)", flush=True)
-        summary[mode] = {"computed": len(jobs), "skipped": skipped,
-                         "wall_seconds": round(time.perf_counter() - t0, 1),
-                         "mean_seconds_per_image": round(float(np.mean(seconds)), 3)
-                         if seconds else None}
-        print(f"[{mode}] done: {summary[mode]}", flush=True)
-    return summary
+    models = model_digests(edge_model, calibration)
+    return BatchJob(
+        command="train-hierarchies",
+        process=functools.partial(compute_trees, out_dir=os.fspath(folder), mode=mode,
+                                  edges=edges,
+                                  edge_model=None if edge_model is None else str(edge_model),
+                                  calibration=None if calibration is None else str(calibration)),
+        outputs=functools.partial(tree_names, mode=mode),
+        parameters={"mode": mode, "edges": edges},
+        models=models)
 
 
-def _update_json(path: Path, key: str, value) -> None:
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[key] = value
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-
-
-def train_models(mode: str, cache_dir, gt_path, out_dir, n_candidates: float | None = None,
-                 forest_params: dict | None = None, edges: str = PROPOSAL_EDGES) -> dict:
-    """Train the working points then the ranking forest of a mode on the cached train trees.
-
-    Runs ``python -m grouping.pareto train`` and ``python -m grouping.ranking train`` (their
-    ``main``) on ``<cache_dir>/<mode>/train``, writing ``<out_dir>/<mode>_working_points.npz``
-    and ``<out_dir>/<mode>_ranker.npz``; the commands, working point and wall times are
-    recorded under ``mode`` in ``<out_dir>/training.json``. For ``edges="accurate"`` the
-    folder, files and record are named ``<mode>_accurate`` instead (:func:`mcg.pipeline.preset_key`).
-
-    Returns
-    -------
-    dict
-        The record written to ``training.json``.
+def load_tree_folder(folder, stem: str) -> list:
+    """The hierarchies ``<folder>/<stem>_0.npz``, ``_1``, ... of one image, in order.
 
     Raises
     ------
-    RuntimeError
-        If one of the training commands fails.
+    FileNotFoundError
+        If the folder has none.
     """
-    from grouping import pareto, ranking
-    from grouping.pareto import WorkingPoints
+    from grouping.hierarchy import MergeTree
+
+    folder = Path(folder)
+    numbered = []
+    for path in folder.glob(f"{stem}_*.npz"):
+        suffix = path.stem[len(stem) + 1:]
+        if suffix.isdigit():
+            numbered.append((int(suffix), path))
+    if not numbered:
+        raise FileNotFoundError(f"no hierarchies {stem}_<k>.npz in {folder}")
+    return [MergeTree.load(path) for _, path in sorted(numbered)]
+
+
+def training_samples(trees_dir, ground_truth, stems, label: str = "training", log=print,
+                     summary: dict | None = None):
+    """Yield ``(trees, gt_masks)`` of the ground-truth images among ``stems``, with progress.
+
+    Images come in the ground truth's order; those without objects (only crowd or empty
+    annotations) are passed over. A progress line (images done, time left) is logged about
+    every 1 % of the images.
+
+    Parameters
+    ----------
+    trees_dir : str or Path
+        Folder of cached hierarchies (:func:`tree_names`).
+    ground_truth : CocoGroundTruth or BsdsGroundTruth
+        Opened ground truth (:func:`eval.coco_io.load_ground_truth`).
+    stems : collection of str
+        File stems of the images to use; each must have its hierarchies.
+    label : str
+        Name of the pass in the progress lines.
+    log : callable
+    summary : dict, optional
+        Filled with ``images``, ``images_with_objects`` and ``instances`` as the images pass.
+
+    Yields
+    ------
+    trees : list of MergeTree
+    gt_masks : (K, H, W) bool, K >= 1
+    """
+    from mcg.batch import format_duration
+
+    wanted = set(stems)
+    images = [image for image in ground_truth.images if image.stem in wanted]
+    step = max(1, len(images) // 100)
+    start = time.perf_counter()
+    counts = summary if summary is not None else {}
+    counts.update(images=len(images), images_with_objects=0, instances=0)
+    for i, image in enumerate(images, 1):
+        instances = ground_truth.instances(image)
+        counts["images_with_objects"] += bool(instances.n_instances)
+        counts["instances"] += instances.n_instances
+        if instances.n_instances:
+            yield load_tree_folder(trees_dir, image.stem), instances.masks
+        if i % step == 0 or i == len(images):
+            elapsed = time.perf_counter() - start
+            left = format_duration(elapsed / i * (len(images) - i)) if i < len(images) else "0 s"
+            log(f"{label}: {i}/{len(images)} images ({format_duration(elapsed)}, {left} left)")
+
+
+def _names_digest(paths) -> str:
+    """``<count> images, sha256:<digest of their file names>``: identifies a set of images."""
+    import hashlib
+
+    from mcg import storage
+
+    names = "\n".join(storage.base_name(p) for p in paths).encode()
+    return f"{len(paths)} images, sha256:{hashlib.sha256(names).hexdigest()[:16]}"
+
+
+def _data_summary(ground_truth, stems) -> dict:
+    """Images, images with objects and objects among ``stems``."""
+    wanted = set(stems)
+    counts = [ground_truth.instances(image).n_instances
+              for image in ground_truth.images if image.stem in wanted]
+    return {"images": len(counts), "images_with_objects": int(sum(1 for c in counts if c)),
+            "instances": int(sum(counts))}
+
+
+# ----------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------
+
+def _save_atomically(save, path: Path) -> None:
+    partial = path.with_name(f".{path.stem}.partial.npz")
+    save(partial)
+    os.replace(partial, path)
+
+
+def _write_json(path: Path, record: dict) -> None:
+    from mcg import storage
+
+    storage.write_bytes(str(path), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not readable JSON ({error}); move it away") from None
+
+
+def _copy_model_file(source, folder: Path, name: str, overwrite: bool) -> None:
+    """Copy a model file into the model folder (refusing to replace a different one)."""
+    from mcg.batch import file_digest
+
+    target = folder / name
+    if target.is_file() and file_digest(target) == file_digest(source):
+        return
+    if target.is_file() and not overwrite:
+        raise ValueError(f"{target} exists and differs from {source}; choose another output "
+                         "folder or pass --overwrite")
+    shutil.copyfile(source, target.with_name(f".{name}.partial"))
+    os.replace(target.with_name(f".{name}.partial"), target)
+
+
+def _ground_truth_images(ground_truth, images) -> tuple[list, int]:
+    """The image files named in the ground truth (sorted by file name) and how many were not."""
+    from mcg import storage
+    from mcg.batch import check_image_paths
+
+    named = {image.file_name.rsplit("/", 1)[-1] for image in ground_truth.images}
+    paths = check_image_paths(images)
+    kept = sorted((p for p in paths if storage.base_name(p) in named), key=storage.base_name)
+    if not kept:
+        raise ValueError(f"none of the {len(paths)} images is in the ground truth (matched by "
+                         "file name)")
+    return kept, len(paths) - len(kept)
+
+
+def train_proposals(coco_gt, images, out, *, mode: str = "mcg", edges: str = PROPOSAL_EDGES,
+                    heldout: int = 0, workers: int = 1, scheduler=None, work=None,
+                    edge_model=None, calibration=None, n_candidates: float | None = None,
+                    forest_params: dict | None = None, overwrite: bool = False,
+                    command: str | None = None, log=print) -> dict:
+    """Train the working points and ranker of a mode on a COCO dataset into a model folder.
+
+    See the module docstring for the steps and the folder's files. Rerunning the same call
+    continues an interrupted run: cached hierarchies are kept, models already trained with
+    the same parameters are not retrained.
+
+    Parameters
+    ----------
+    coco_gt : str or Path
+        COCO instances JSON (non-crowd objects are the targets).
+    images : str, Path or list of them
+        Image folder(s) or files; those not named in ``coco_gt`` are ignored.
+    out : str or Path
+        Model folder (created).
+    mode : {"mcg", "scg"}
+    edges : {"fast", "accurate"}
+        Edge preset of the hierarchies.
+    heldout : int
+        Hold out the last ``heldout`` images (by file name) and evaluate on them.
+    workers : int
+        Local processes for the hierarchies.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler for the hierarchies instead of local workers.
+    work : str or Path, optional
+        Folder of the cached hierarchies and held-out proposals (default ``<out>/work``).
+    edge_model, calibration : str or Path, optional
+        Edge forest ``.npz`` and ``calibration.json`` of the hierarchies (default: shipped);
+        copied into the model folder, where ``im2mcg(models=out)`` finds them.
+    n_candidates : float, optional
+        Mean candidates per image of the working point the ranker is trained at (default
+        :data:`mcg.proposals.DEFAULT_N_CANDIDATES`).
+    forest_params : dict, optional
+        Overrides of :data:`FOREST_PARAMS`.
+    overwrite : bool
+        Replace models of this mode and preset trained with other parameters.
+    command : str, optional
+        The command line, recorded in ``training.json``.
+    log : callable
+        Progress messages.
+
+    Returns
+    -------
+    dict
+        The ``training.json`` record of this mode and preset, with ``evaluation`` (the key
+        figures) when ``heldout``.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Bad input (named in the message), models of other parameters in ``out``, or no
+        training image with its hierarchies (all failed).
+    Examples
+    --------
+    >>> from mcg import im2mcg, train_proposals
+    >>> record = train_proposals("instances_train.json", "images/", "my_models",
+    ...                          mode="scg", heldout=50)                 # doctest: +SKIP
+    >>> proposals = im2mcg(image, mode="scg", models="my_models")       # doctest: +SKIP
+    """
+    from eval.coco_io import load_ground_truth
+    from grouping.pareto import train_working_points
+    from grouping.ranking import train_ranker
+    from mcg.batch import done_images, file_digest, run_batch
+    from mcg import storage
 
     if mode not in DEFAULT_N_CANDIDATES:
         raise ValueError(f"mode must be mcg or scg, got {mode!r}")
-    n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
-    params = dict(FOREST_PARAMS, **(forest_params or {}))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     key = preset_key(mode, edges)
-    trees = Path(cache_dir) / key / "train"
-    wp_path = out_dir / MODEL_FILES["working_points"].format(mode=key)
-    rk_path = out_dir / MODEL_FILES["ranker"].format(mode=key)
-    pareto_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(wp_path)]
+    if isinstance(heldout, bool) or int(heldout) != heldout or heldout < 0:
+        raise ValueError(f"heldout must be a whole number >= 0, got {heldout!r}")
+    n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
+    if not n_candidates > 0:
+        raise ValueError(f"n_candidates must be positive, got {n_candidates}")
+    params = dict(FOREST_PARAMS, **(forest_params or {}))
+    for name, path in (("edge model", edge_model), ("calibration", calibration)):
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"{name} file not found: {path}")
+    if calibration is not None:
+        from mcg.pipeline import read_calibration
+
+        read_calibration(calibration, key)  # refuse a file without this entry before any work
+    ground_truth = load_ground_truth(coco_gt)
+    paths, not_in_gt = _ground_truth_images(ground_truth, [images] if isinstance(
+        images, (str, os.PathLike)) else images)
+    if heldout >= len(paths):
+        raise ValueError(f"--heldout {heldout} leaves no training image ({len(paths)} images "
+                         "are in the ground truth)")
+    train_paths, held_paths = paths[:len(paths) - heldout], paths[len(paths) - heldout:]
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"model folder {out} is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(work) if work is not None else out / "work"
+    trees_dir = work / "hierarchies" / key
+    points_path, ranker_path = candidate_model_paths(out, mode, edges)
+    parameters = {"mode": mode, "edges": edges, "heldout": int(heldout),
+                  "n_candidates": n_candidates, "forest": params,
+                  "coco_gt": file_digest(coco_gt),
+                  "train_images": _names_digest(train_paths),
+                  "heldout_images": _names_digest(held_paths),
+                  "edge_forest": file_digest(edge_model) if edge_model else "shipped",
+                  "calibration": file_digest(calibration) if calibration else "shipped"}
+    records = _read_json(out / TRAINING_RECORD)
+    previous = records.get(key)
+    trained = (previous is not None and previous.get("parameters") == parameters
+               and points_path.is_file() and ranker_path.is_file())
+    if previous is not None and not trained and points_path.is_file() and not overwrite:
+        raise ValueError(f"{out} holds {key} models trained with other parameters (see "
+                         f"{TRAINING_RECORD}); choose another output folder or pass --overwrite")
+    if edge_model is not None:
+        _copy_model_file(edge_model, out, EDGE_FOREST_FILE, overwrite)
+    if calibration is not None:
+        _copy_model_file(calibration, out, CALIBRATION_FILE, overwrite)
+    log(f"{key}: {len(paths)} images in the ground truth ({not_in_gt} other images ignored): "
+        f"{len(train_paths)} for training, {len(held_paths)} held out")
+
     t0 = time.perf_counter()
-    if pareto.main(pareto_argv) != 0:
-        raise RuntimeError(f"grouping.pareto train failed for {mode}")
-    t_pareto = time.perf_counter() - t0
-    ranking_argv = ["train", "--trees", str(trees), "--gt", str(gt_path), "--out", str(rk_path),
-                    "--working-points", str(wp_path), "--n-candidates", f"{n_candidates:g}",
-                    "--per-image", str(params["per_image"]), "--n-trees", str(params["n_trees"]),
-                    "--max-depth", str(params["max_depth"]), "--seed", str(params["seed"]),
-                    "--target-power", f"{params['target_power']:g}"]
-    t0 = time.perf_counter()
-    if ranking.main(ranking_argv) != 0:
-        raise RuntimeError(f"grouping.ranking train failed for {mode}")
-    t_ranking = time.perf_counter() - t0
-    wp = WorkingPoints.load(wp_path)
-    ok = np.flatnonzero(wp.mean_n <= n_candidates)
-    i = int(ok[np.argmax(wp.quality[ok])]) if len(ok) else 0
-    record = {
-        "trees": str(trees),
-        "n_train_images": len({p.stem.rsplit("_", 1)[0] for p in trees.glob("*_*.npz")}),
-        "pareto_command": "python -m grouping.pareto " + " ".join(pareto_argv),
-        "ranking_command": "python -m grouping.ranking " + " ".join(ranking_argv),
-        "default_n_candidates": n_candidates,
-        "working_point": {"index": i, "mean_n": float(wp.mean_n[i]),
-                          "train_quality": float(wp.quality[i]),
-                          "n_cands": wp.n_cands[i].tolist()},
-        "n_working_points": int(len(wp.mean_n)),
-        "forest": params,
-        "wall_seconds": {"pareto": round(t_pareto, 1), "ranking": round(t_ranking, 1)},
-        "file_bytes": {wp_path.name: wp_path.stat().st_size, rk_path.name: rk_path.stat().st_size},
-    }
-    _update_json(out_dir / "training.json", key, record)
+    job = hierarchy_cache_job(trees_dir, mode, edges, edge_model, calibration)
+    status = run_batch(paths, trees_dir, job, workers=workers, scheduler=scheduler,
+                       label=f"{key} hierarchies", checked=True)
+    t_trees = time.perf_counter() - t0
+    done = {storage.stem(p) for p in done_images(paths, str(trees_dir), job)}
+    train_stems = [storage.stem(p) for p in train_paths if storage.stem(p) in done]
+    held_stems = [storage.stem(p) for p in held_paths if storage.stem(p) in done]
+    if status:
+        log(f"warning: {len(paths) - len(done)} image(s) have no hierarchies (see "
+            f"{trees_dir / 'mcg_failed.txt'}); training goes on without them, a rerun retries "
+            "them")
+    if not train_stems:
+        raise ValueError(f"no training image has its hierarchies in {trees_dir} (see "
+                         f"{trees_dir / 'mcg_failed.txt'})")
+
+    if trained:
+        log(f"{key}: models already trained with these parameters in {out}; not retrained")
+        record = previous
+    else:
+        summary: dict = {}
+        t0 = time.perf_counter()
+        try:
+            working_points = train_working_points(training_samples(
+                trees_dir, ground_truth, train_stems, f"{key} working points", log, summary))
+        except ValueError:
+            if summary.get("instances") == 0:
+                raise ValueError(f"the {len(train_stems)} training images have no non-crowd "
+                                 "object") from None
+            raise
+        _save_atomically(working_points.save, points_path)
+        t_points = time.perf_counter() - t0
+        n_cands = working_points.n_cands_for(n_candidates)
+        t0 = time.perf_counter()
+        forest, info = train_ranker(
+            training_samples(trees_dir, ground_truth, train_stems, f"{key} ranker", log),
+            n_cands, per_image=params["per_image"], n_trees=params["n_trees"],
+            max_depth=params["max_depth"], seed=params["seed"],
+            target_power=params["target_power"])
+        _save_atomically(forest.save, ranker_path)
+        t_ranker = time.perf_counter() - t0
+        ok = np.flatnonzero(working_points.mean_n <= n_candidates)
+        i = int(ok[np.argmax(working_points.quality[ok])]) if len(ok) else 0
+        record = {
+            "command": command,
+            "parameters": parameters,
+            "data": {"coco_gt": str(coco_gt), "train": summary,
+                     "heldout": _data_summary(ground_truth, held_stems) if held_stems else None,
+                     "images_without_hierarchies": len(paths) - len(done)},
+            "default_n_candidates": n_candidates,
+            "working_point": {"index": i, "mean_n": float(working_points.mean_n[i]),
+                              "train_quality": float(working_points.quality[i]),
+                              "n_cands": working_points.n_cands[i].tolist()},
+            "n_working_points": int(len(working_points.mean_n)),
+            "ranker": info,
+            "wall_seconds": {"hierarchies": round(t_trees, 1), "working_points": round(t_points, 1),
+                             "ranker": round(t_ranker, 1)},
+            "files": {path.name: file_digest(path) for path in (points_path, ranker_path)},
+        }
+        records = _read_json(out / TRAINING_RECORD)
+        records[key] = record
+        _write_json(out / TRAINING_RECORD, records)
+        log(f"{key}: wrote {points_path.name} and {ranker_path.name} to {out}")
+
+    if held_stems:
+        evaluations = _read_json(out / EVALUATION_RECORD)
+        previous_evaluation = evaluations.get(key)
+        if previous_evaluation is not None and previous_evaluation.get("files") == record["files"]:
+            log(f"{key}: held-out figures already in {out / EVALUATION_RECORD}")
+            evaluation = previous_evaluation
+        else:
+            proposals_dir = work / "heldout" / key / "proposals"
+            timing = write_proposals_from_trees(mode, trees_dir, held_stems, out, proposals_dir,
+                                                edges=edges, n_candidates=n_candidates,
+                                                workers=workers, log=log)
+            held_images = [p for p in held_paths if storage.stem(p) in set(held_stems)]
+            summary = evaluate_heldout(proposals_dir, ground_truth, held_images)
+            evaluation = {"command": command, "files": record["files"],
+                          "n_images": summary["n_images"], "key": summary["key"],
+                          "candidate_stage": timing}
+            evaluations = _read_json(out / EVALUATION_RECORD)
+            evaluations[key] = evaluation
+            _write_json(out / EVALUATION_RECORD, evaluations)
+        record = dict(record, evaluation=evaluation["key"])
+        for n, figures in evaluation["key"].items():
+            log(f"{key} held out @{n}: ABO {figures['abo']:.4f}, box recall@0.7 "
+                f"{figures['box_recall@0.7']:.4f}, AR {figures['ar']:.4f}")
     return record
 
 
+# ----------------------------------------------------------------------------------------
+# Proposals from cached hierarchies and their evaluation
+# ----------------------------------------------------------------------------------------
+
 def _proposals_one(job):
-    stem, trees_dir, out_dir, mode, model_path, n_cands, iou_box, rerank_options = job
+    stem, trees_dir, out_dir, model_path, n_cands, iou_box, rerank_options = job
     from grouping.proposal_format import save_proposals
-    from grouping.pareto import load_tree_folder
     from grouping.ranker import RegressionForest
     from grouping.ranking import proposals_from_trees
 
@@ -262,45 +552,58 @@ def _proposals_one(job):
     return stem, seconds, int(props.n_proposals), dict(stage.timings)
 
 
-def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: bool = True,
-                            n_candidates: float | None = None, workers: int = 2,
-                            iou_box: float | None = None, rerank: str | None = None,
-                            theta: float | None = None, gamma: float | None = None,
-                            edges: str = PROPOSAL_EDGES) -> dict:
-    """Proposals of the held-out images from their cached trees, one ``<stem>.npz`` each.
+def write_proposals_from_trees(mode: str, trees_dir, stems, models, out_dir, *,
+                               edges: str = PROPOSAL_EDGES, trained: bool = True,
+                               n_candidates: float | None = None, workers: int = 1,
+                               iou_box: float | None = None, rerank: str | None = None,
+                               theta: float | None = None, gamma: float | None = None,
+                               log=print) -> dict:
+    """Proposals of images from their cached hierarchies, one ``<stem>.npz`` each.
 
-    Uses the working point of ``n_candidates`` (default :data:`DEFAULT_N_CANDIDATES`) of
-    ``<models_dir>/<mode>_working_points.npz`` and the ranker ``<mode>_ranker.npz``
-    (``trained=False``: the untrained fallback score, same working point). ``iou_box``:
-    box reduction after the re-ranking; ``rerank``, ``theta``, ``gamma``: re-ranking rule and
-    its parameters (None: the defaults of :func:`grouping.ranking.proposals_from_trees`).
-    ``edges="accurate"``: trees, working points and ranker named ``<mode>_accurate``.
+    Parameters
+    ----------
+    mode : {"mcg", "scg"}
+    trees_dir : str or Path
+        Folder of cached hierarchies (:func:`tree_names`).
+    stems : list of str
+        The images.
+    models : str or Path
+        Model folder (:func:`mcg.proposals.candidate_model_paths` of ``mode`` and ``edges``).
+    out_dir : str or Path
+        Folder for the proposal files.
+    edges : {"fast", "accurate"}
+    trained : bool
+        ``False``: the untrained fallback score at the same working point.
+    n_candidates : float, optional
+        Working point (default :data:`mcg.proposals.DEFAULT_N_CANDIDATES`).
+    workers : int
+        Processes.
+    iou_box, rerank, theta, gamma : optional
+        Box reduction and re-ranking (None: the defaults of
+        :func:`grouping.ranking.proposals_from_trees`).
+    log : callable
 
     Returns
     -------
     dict
-        Per-image candidate-stage seconds (mean, median, max), mean number of proposals and
-        mean seconds per step.
+        Candidate-stage seconds per image (mean, median, max; the first image of each worker
+        includes loading), mean number of proposals and mean seconds per step.
     """
     from concurrent.futures import ProcessPoolExecutor
 
     from grouping.pareto import WorkingPoints
 
     n_candidates = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
-    models_dir = Path(models_dir)
-    key = preset_key(mode, edges)
-    wp = WorkingPoints.load(models_dir / MODEL_FILES["working_points"].format(mode=key))
-    n_cands = wp.n_cands_for(n_candidates)
-    model_path = str(models_dir / MODEL_FILES["ranker"].format(mode=key)) if trained else None
-    trees_dir = Path(cache_dir) / key / "heldout"
-    stems = sorted({p.stem.rsplit("_", 1)[0] for p in trees_dir.glob("*_0.npz")})
+    points_path, ranker_path = candidate_model_paths(models, mode, edges)
+    n_cands = WorkingPoints.load(points_path).n_cands_for(n_candidates)
+    model_path = str(ranker_path) if trained else None
     if not stems:
-        raise FileNotFoundError(f"no cached held-out hierarchies in {trees_dir}")
+        raise ValueError("no images to write proposals for")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rerank_options = {k: v for k, v in dict(rerank=rerank, theta=theta, gamma=gamma).items()
                       if v is not None}
-    jobs = [(s, str(trees_dir), str(out_dir), mode, model_path, n_cands, iou_box, rerank_options)
+    jobs = [(s, str(trees_dir), str(out_dir), model_path, n_cands, iou_box, rerank_options)
             for s in stems]
     seconds, counts, steps = [], [], {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -309,9 +612,7 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
             counts.append(n)
             for k, v in timings.items():
                 steps.setdefault(k, []).append(v)
-            print(f"[{mode} {'trained' if trained else 'untrained'}] {i}/{len(jobs)} {stem}: "
-                  f"{n} proposals, {sec:.2f} s", flush=True)
-    # The first image of each worker includes Numba compilation/cache loading: report both.
+            log(f"[{i}/{len(jobs)}] {stem}: {n} proposals, {sec:.2f} s")
     return {"n_images": len(stems), "mean_seconds": float(np.mean(seconds)),
             "median_seconds": float(np.median(seconds)), "max_seconds": float(np.max(seconds)),
             "mean_proposals": float(np.mean(counts)),
@@ -319,34 +620,40 @@ def write_heldout_proposals(mode: str, cache_dir, models_dir, out_dir, trained: 
             "n_cands": n_cands.tolist()}
 
 
-def evaluate_heldout(proposals_dir, gt_path, image_dir, n_train: int = N_TRAIN) -> dict:
-    """Proposal benchmark (:func:`eval.proposals.evaluate_dataset`) on the held-out images.
+def evaluate_heldout(proposals_dir, ground_truth, image_paths) -> dict:
+    """Proposal benchmark (:func:`eval.proposals.evaluate_dataset`) on some images only.
 
-    The held-out images of :func:`coco_split` are linked into ``<proposals_dir>/_images`` so
-    that only they are evaluated.
+    The images are linked into ``<proposals_dir>_images`` so that only they are evaluated.
+
+    Parameters
+    ----------
+    proposals_dir : str or Path
+        Folder of ``<stem>.npz`` proposals.
+    ground_truth : str, Path or an opened ground truth
+    image_paths : list of Path
+        Local image files.
 
     Returns
     -------
     dict
-        The benchmark summary plus ``key`` figures: mask ABO, box recall@0.7 at N=100 and
-        1000, mask AR at 100 and 1000 and at all proposals.
+        The benchmark summary plus ``key`` figures: mask ABO, AR, recall@0.7 and box
+        recall@0.7 and AR at N = 100, 1000 and all proposals.
     """
     from eval.proposals import ProposalBenchmarkWarning, evaluate_dataset
 
-    _, held = coco_split(image_dir, n_train)
     proposals_dir = Path(proposals_dir)
     link_dir = proposals_dir.parent / (proposals_dir.name + "_images")
     link_dir.mkdir(parents=True, exist_ok=True)
-    for image in held:
-        link = link_dir / image.name
+    for image in image_paths:
+        link = link_dir / Path(image).name
         if not link.exists():
-            link.symlink_to(image.resolve())
+            link.symlink_to(Path(image).resolve())
     with warnings.catch_warnings():
-        # The training images of the ground truth are absent from link_dir by design.
+        # The other images of the ground truth are absent from link_dir by design.
         warnings.simplefilter("ignore", ProposalBenchmarkWarning)
-        result = evaluate_dataset(gt_path, link_dir, proposals_dir)
+        result = evaluate_dataset(ground_truth, link_dir, proposals_dir)
     for message in result.warnings:
-        if f"of {len(held) + n_train} ground-truth images are not in" not in message:
+        if "ground-truth images are not in" not in message:
             print(f"warning: {message}", file=sys.stderr)
     summary = result.summary
     labels = summary["n_values"]
@@ -362,82 +669,3 @@ def evaluate_heldout(proposals_dir, gt_path, image_dir, n_train: int = N_TRAIN) 
     summary["key"] = key
     summary["warnings"] = result.warnings
     return summary
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mcg.train_proposals",
-                                     description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    sp = sub.add_parser("split", help="print the train / held-out split")
-    sp.add_argument("--images", required=True, help="image folder (coco/train2017)")
-    sp.add_argument("--n-train", type=int, default=N_TRAIN)
-    ca = sub.add_parser("cache", help="compute and cache the hierarchies (resumable)")
-    ca.add_argument("--images", required=True, help="image folder (coco/train2017)")
-    ca.add_argument("--cache", required=True, help="cache folder (outside the repository)")
-    ca.add_argument("--modes", nargs="+", default=["mcg", "scg"], choices=["mcg", "scg"])
-    ca.add_argument("--workers", type=int, default=2)
-    ca.add_argument("--n-train", type=int, default=N_TRAIN)
-    tr = sub.add_parser("train", help="train the working points and ranker of a mode")
-    tr.add_argument("--mode", required=True, choices=["mcg", "scg"])
-    tr.add_argument("--cache", required=True, help="cache folder of the 'cache' command")
-    tr.add_argument("--gt", required=True, help="COCO instances JSON")
-    tr.add_argument("--out", required=True, help="model folder (mcg/models)")
-    tr.add_argument("--n-candidates", type=float, default=None,
-                    help="working point of the ranker (default: DEFAULT_N_CANDIDATES[mode])")
-    ev = sub.add_parser("evaluate", help="held-out proposals and the proposal benchmark")
-    ev.add_argument("--mode", required=True, choices=["mcg", "scg"])
-    ev.add_argument("--cache", required=True, help="cache folder of the 'cache' command")
-    ev.add_argument("--gt", required=True, help="COCO instances JSON")
-    ev.add_argument("--images", required=True, help="image folder (coco/train2017)")
-    ev.add_argument("--models", required=True, help="model folder (mcg/models)")
-    ev.add_argument("--out", required=True, help="folder for the proposals and summary")
-    ev.add_argument("--untrained", action="store_true", help="fallback score (model=None)")
-    ev.add_argument("--n-candidates", type=float, default=None)
-    ev.add_argument("--workers", type=int, default=2)
-    ev.add_argument("--iou-box", type=float, default=None,
-                    help="box reduction IoU (MCG: 0.95; default off, as proposals_from_trees)")
-    ev.add_argument("--rerank", choices=("decay", "mmr"), default=None,
-                    help="re-ranking rule (default: decay, see grouping.ranking)")
-    ev.add_argument("--theta", type=float, default=None,
-                    help="MMR trade-off for --rerank mmr (default 0.7)")
-    ev.add_argument("--gamma", type=float, default=None,
-                    help="decay exponent for --rerank decay (default 2)")
-    for command in (ca, tr, ev):
-        command.add_argument("--edges", choices=tuple(EDGE_PRESETS), default=PROPOSAL_EDGES,
-                             help="edge preset of the hierarchies (default fast); accurate uses "
-                             "cache folders, model files and records named <mode>_accurate")
-    args = parser.parse_args(argv)
-    from mcg.allocator import keep_freed_memory
-
-    keep_freed_memory()  # as the command line (see mcg.allocator)
-    try:
-        if args.cmd == "split":
-            train, held = coco_split(args.images, args.n_train)
-            print(json.dumps({"train": [p.name for p in train],
-                              "heldout": [p.name for p in held]}, indent=1))
-        elif args.cmd == "cache":
-            summary = cache_hierarchies(args.images, args.cache, args.modes, args.workers,
-                                        args.n_train, args.edges)
-            print(json.dumps(summary))
-        elif args.cmd == "train":
-            record = train_models(args.mode, args.cache, args.gt, args.out, args.n_candidates,
-                                  edges=args.edges)
-            print(json.dumps(record, indent=1))
-        elif args.cmd == "evaluate":
-            out = Path(args.out)
-            timing = write_heldout_proposals(args.mode, args.cache, args.models, out / "proposals",
-                                             not args.untrained, args.n_candidates, args.workers,
-                                             args.iou_box, args.rerank, args.theta, args.gamma,
-                                             args.edges)
-            summary = evaluate_heldout(out / "proposals", args.gt, args.images)
-            summary["candidate_stage"] = timing
-            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-            print(json.dumps({"key": summary["key"], "candidate_stage": timing}, indent=1))
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

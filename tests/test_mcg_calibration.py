@@ -63,7 +63,10 @@ def test_fit_sigmoid_picks_the_best_pair():
 
 
 def test_load_calibration_reads_file_and_falls_back(tmp_path):
-    with pytest.warns(UserWarning, match="no mcg calibration"):
+    with pytest.warns(UserWarning, match="calibration file not found"):
+        assert load_calibration("mcg", tmp_path)["sigmoid_slope"] == 8.0
+    (tmp_path / "calibration.json").write_text(json.dumps({"scg": {}}))
+    with pytest.warns(UserWarning, match="has no 'mcg' calibration"):
         assert load_calibration("mcg", tmp_path)["sigmoid_slope"] == 8.0
     (tmp_path / "calibration.json").write_text(json.dumps(
         {"mcg": {"weights": [0.5, 0.25, 0.25], "sigmoid_thr": 0.2, "sigmoid_slope": 5}}))

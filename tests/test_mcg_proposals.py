@@ -133,5 +133,9 @@ def test_candidate_models_are_looked_up_by_preset(tmp_path):
         warnings.simplefilter("error")
         points, ranker = load_candidate_models("scg", tmp_path, edges="accurate")
     assert points is not None and ranker is not None
-    with pytest.warns(UserWarning, match="scg candidate models not found"):
-        assert load_candidate_models("scg", tmp_path, edges="fast") == (None, None)
+    # A model folder given by the user must hold the models asked for: no silent fallback.
+    with pytest.raises(FileNotFoundError, match="has no scg_working_points.npz, scg_ranker.npz "
+                       r"\(it holds: scg_accurate_ranker.npz, scg_accurate_working_points.npz\)"):
+        load_candidate_models("scg", tmp_path, edges="fast")
+    with pytest.raises(FileNotFoundError, match="model folder not found"):
+        load_candidate_models("scg", tmp_path / "absent")

@@ -41,6 +41,12 @@ def register(subparsers) -> None:
     parser.add_argument("--edges", choices=("fast", "accurate"), default="fast",
                         help="edge preset of the hierarchies and candidate models: fast (default) "
                         "or accurate (slightly better proposals, 0.5-0.7 s more per COCO image)")
+    parser.add_argument("--models", default=None, metavar="DIR",
+                        help="model folder written by `mcg train proposals` (default: the "
+                        "shipped models); its edge forest and calibration are used too")
+    parser.add_argument("--edge-model", default=None, metavar="FILE.npz",
+                        help="structured edge forest (default: the model folder's, else the "
+                        "shipped one)")
     parser.set_defaults(func=run)
 
 
@@ -72,19 +78,24 @@ def compute_proposals(path, image, *, out_dir: str, coco: bool, **mcg_options) -
     return f"{target} ({proposals.n_proposals} proposals)"
 
 
-def proposal_models(mode: str, edges: str) -> dict:
-    """Digests of the model files behind the proposals of a mode and edge preset."""
-    from mcg.batch import file_digest
-    from mcg.commands.ucm import hierarchy_models
-    from mcg.pipeline import preset_key
-    from mcg.proposals import MODELS_DIR
+def proposal_models(mode: str, edges: str, models=None, edge_model=None) -> dict:
+    """Digests of the model files behind the proposals of a mode and edge preset.
 
-    models = hierarchy_models(None)
-    key = preset_key(mode, edges)
-    for kind in ("working_points", "ranker"):
-        path = MODELS_DIR / f"{key}_{kind}.npz"
-        models[kind] = file_digest(path) if path.is_file() else "absent (untrained fallback)"
-    return models
+    ``models``: model folder (default: the shipped models); ``edge_model``: edge forest given
+    explicitly (default: the folder's ``edge_forest.npz``, else the shipped one).
+    """
+    from mcg.batch import file_digest, model_digests
+    from mcg.proposals import (MODELS_DIR, candidate_model_paths, load_candidate_models,
+                               model_folder_extras)
+
+    if models is not None:
+        load_candidate_models(mode, models, edges)  # a folder without them: refused now
+    extras = model_folder_extras(models)
+    digests = model_digests(edge_model or extras.get("edge_model"), extras.get("calibration"))
+    for kind, path in zip(("working_points", "ranker"),
+                          candidate_model_paths(models or MODELS_DIR, mode, edges)):
+        digests[kind] = file_digest(path) if path.is_file() else "absent (untrained fallback)"
+    return digests
 
 
 def _check_export_target(location: str | None, option: str, inputs: set[str]) -> None:
@@ -128,11 +139,12 @@ def run(args) -> int:
         command="proposals",
         process=functools.partial(compute_proposals, out_dir=out, coco=coco, mode=args.mode,
                                   n_proposals=args.max_proposals, edges=args.edges,
-                                  max_pixels=max_pixels),
+                                  max_pixels=max_pixels, models=args.models,
+                                  edge_model=args.edge_model),
         outputs=functools.partial(proposal_outputs, coco=coco),
         parameters={"mode": args.mode, "max_proposals": args.max_proposals,
                     "edges": args.edges, "max_pixels": max_pixels},
-        models=proposal_models(args.mode, args.edges),
+        models=proposal_models(args.mode, args.edges, args.models, args.edge_model),
     )
     status = run_batch(paths, out, job, workers=args.workers, scheduler=args.scheduler,
                        overwrite=args.overwrite, checked=True)

@@ -32,8 +32,12 @@ def register(subparsers) -> None:
                         "release (default); fast: one size, 0.2-0.4 s less per BSDS image")
     parser.add_argument("--max-pixels", type=non_negative_int, default=None,
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
-    parser.add_argument("--edge-model", default=None,
-                        help="structured edge forest .npz (default: the shipped model)")
+    parser.add_argument("--edge-model", default=None, metavar="FILE.npz",
+                        help="structured edge forest (default: the shipped model; "
+                        "`mcg train edges` makes one)")
+    parser.add_argument("--calibration", default=None, metavar="FILE.json",
+                        help="combination weights and sigmoid of the final hierarchy (default: "
+                        "the shipped ones; `mcg train calibration` makes one)")
     parser.set_defaults(func=run)
 
 
@@ -72,32 +76,23 @@ def compute_hierarchy(path, image, *, out_dir: str, fmt: str, **ucm_options) -> 
     return write_hierarchy(im2ucm(image, **ucm_options), out_dir, storage.stem(path), fmt)
 
 
-def hierarchy_models(edge_model: str | None) -> dict:
-    """Digests of the model files behind a hierarchy: the edge forest and the calibration."""
-    from contours.detect import DEFAULT_MODEL
-    from mcg.batch import file_digest
-    from mcg.pipeline import CALIBRATION_FILE, MODELS_DIR
-
-    return {"edge_forest": file_digest(edge_model or DEFAULT_MODEL),
-            "calibration": file_digest(MODELS_DIR / CALIBRATION_FILE)}
-
-
 def run(args) -> int:
     """Compute and write the hierarchy of every image (models load and compile once per process)."""
-    from mcg.batch import BatchJob, run_batch
+    from mcg.batch import BatchJob, model_digests, run_batch
     from mcg.pipeline import MCG_MAX_PIXELS
 
     out = str(args.out)
     max_pixels = MCG_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     options = dict(mode=args.mode, solver=args.solver, edges=args.edges,
-                   edge_model=args.edge_model, max_pixels=max_pixels)
+                   edge_model=args.edge_model, calibration=args.calibration,
+                   max_pixels=max_pixels)
     job = BatchJob(
         command="ucm",
         process=functools.partial(compute_hierarchy, out_dir=out, fmt=args.format, **options),
         outputs=functools.partial(hierarchy_outputs, fmt=args.format),
         parameters={"format": args.format, "mode": args.mode, "solver": args.solver,
                     "edges": args.edges, "max_pixels": max_pixels},
-        models=hierarchy_models(args.edge_model),
+        models=model_digests(args.edge_model, args.calibration),
     )
     return run_batch(args.images, out, job, workers=args.workers, scheduler=args.scheduler,
                      overwrite=args.overwrite)
