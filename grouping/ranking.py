@@ -343,7 +343,7 @@ def best_jaccards(stage: CandidateStage, gt_masks: np.ndarray) -> np.ndarray:
 
 def train_ranker(samples: Iterable[tuple[Sequence[MergeTree], np.ndarray]], n_cands=None,
                  per_image: int = 3000, n_trees: int = 50, max_depth: int = 16, seed: int = 0,
-                 target_power: float = TARGET_POWER) -> tuple[RegressionForest, dict]:
+                 target_power: float = TARGET_POWER, log=None) -> tuple[RegressionForest, dict]:
     """Fit the ranking forest on the candidates of training images.
 
     Each image's candidates come from :func:`candidate_stage` at ``n_cands``; their target is
@@ -367,6 +367,8 @@ def train_ranker(samples: Iterable[tuple[Sequence[MergeTree], np.ndarray]], n_ca
         Seed of the sampling and of the forest.
     target_power : float
         Exponent of the regression target (> 0).
+    log : callable, optional
+        Called with a message when the forest fitting starts (the longest silent step).
 
     Returns
     -------
@@ -400,6 +402,9 @@ def train_ranker(samples: Iterable[tuple[Sequence[MergeTree], np.ndarray]], n_ca
         raise ValueError("no training images")
     x = np.concatenate(feats)
     y = np.concatenate(targets)
+    if log is not None:
+        log(f"fitting the ranking forest: {len(y)} candidates of {len(feats)} images, "
+            f"{n_trees} trees")
     forest = train_forest(x, y, n_trees, max_depth, seed=seed)
     info = {"n_images": len(feats), "n_samples": int(len(y)),
             "train_mae": float(np.abs(forest.predict(x) - y).mean())}

@@ -480,7 +480,7 @@ def train_proposals(coco_gt, images, out, *, mode: str = "mcg", edges: str = PRO
             training_samples(trees_dir, ground_truth, train_stems, f"{key} ranker", log),
             n_cands, per_image=params["per_image"], n_trees=params["n_trees"],
             max_depth=params["max_depth"], seed=params["seed"],
-            target_power=params["target_power"])
+            target_power=params["target_power"], log=log)
         _save_atomically(forest.save, ranker_path)
         t_ranker = time.perf_counter() - t0
         ok = np.flatnonzero(working_points.mean_n <= n_candidates)
