@@ -1,4 +1,5 @@
-"""Precision-recall plot of the BSDS boundary benchmark (matplotlib, Agg backend)."""
+"""Precision-recall plot of the BSDS boundary benchmark (a matplotlib ``Figure``: no pyplot,
+the process's backend is left alone)."""
 from __future__ import annotations
 
 import os
@@ -27,16 +28,14 @@ def plot_pr_curve(evaluations, path: str | os.PathLike, labels: Sequence[str] | 
     -------
     Path of the written file.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     if not isinstance(evaluations, (list, tuple)):
         evaluations = [evaluations]
     if labels is None:
         labels = ["result"] * len(evaluations) if len(evaluations) > 1 else ["result"]
-    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
+    fig = Figure(figsize=(6, 6), dpi=100)
+    ax = fig.add_subplot()
     # iso-F curves
     for f in np.arange(0.1, 1.0, 0.1):
         r = np.linspace(f / (2 - f), 1, 300)        # from P = 1 to R = 1
@@ -65,5 +64,4 @@ def plot_pr_curve(evaluations, path: str | os.PathLike, labels: Sequence[str] | 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
     return path

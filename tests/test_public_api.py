@@ -41,7 +41,20 @@ def test_every_public_name_resolves_to_its_definition():
 
 EXAMPLES = ["detect_edges", "im2ucm", "im2mcg", "proposals_to_coco", "MergeTree", "Proposals",
             "save_proposals", "load_proposals", "evaluate_proposals", "evaluate_dataset",
-            "read_image"]
+            "read_image", "train_proposals", "train_edges", "train_calibration"]
+
+
+def test_plots_leave_the_matplotlib_backend_and_pyplot_alone(tmp_path):
+    code = ("import sys, matplotlib; matplotlib.use('svg'); import numpy as np; "
+            "from types import SimpleNamespace as S; from eval.plots import plot_pr_curve; "
+            "r = np.linspace(0, 1, 5); "
+            "e = S(recall=r, precision=1 - r, ods_f=.5, ois_f=.5, ap=.5, ods_recall=.5, "
+            "ods_precision=.5); "
+            f"plot_pr_curve(e, {str(tmp_path / 'pr.png')!r}); "
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["svg", "False"]
+    assert (tmp_path / "pr.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
