@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from mcg.train_proposals import evaluate_heldout, write_proposals_from_trees
+from mcg.proposal_training import evaluate_heldout, write_proposals_from_trees
 
 RULES = (("mmr", {"rerank": "mmr", "theta": 0.7}), ("mmr", {"rerank": "mmr", "theta": 0.8}),
          ("mmr", {"rerank": "mmr", "theta": 1.0}), ("decay", {"rerank": "decay", "gamma": 1.0}),

@@ -1,6 +1,6 @@
 """Training of the structured edge forest on BSDS500 (Dollar & Zitnick, ICCV 2013).
 
-Run by ``mcg train edges`` (:func:`mcg.train_edges.train_edges`), never at import.
+Run by ``mcg train edges`` (:func:`mcg.edge_training.train_edges`), never at import.
 
 Per tree (each with its own random stream derived from ``seed`` and the tree number):
 sample positive (within 8 px of a human boundary) and negative 32x32 patches with the

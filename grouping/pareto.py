@@ -17,7 +17,7 @@ Jaccard (objects of images without candidates count 0). Sampling a front keeps i
 ends and picks the other points evenly spaced in ``log(1 + n)``.
 
 :func:`train_working_points` learns them from (hierarchies, objects) pairs of training images;
-``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`) feeds it a COCO dataset.
+``mcg train proposals`` (:func:`mcg.proposal_training.train_proposals`) feeds it a COCO dataset.
 """
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ _SOURCES = {
     "bsds_benchmark": "eval.bsds",
     "evaluate_proposals": "eval.proposals",
     "evaluate_dataset": "eval.proposals",
-    "train_proposals": "mcg.train_proposals",
-    "train_edges": "mcg.train_edges",
+    "train_proposals": "mcg.proposal_training",
+    "train_edges": "mcg.edge_training",
     "train_calibration": "mcg.calibration",
 }
 

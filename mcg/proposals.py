@@ -67,7 +67,7 @@ def load_candidate_models(mode: str, models=None, edges: str = PROPOSAL_EDGES):
     ----------
     mode : {"mcg", "scg"}
     models : str or Path, optional
-        Model folder written by ``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`);
+        Model folder written by ``mcg train proposals`` (:func:`mcg.proposal_training.train_proposals`);
         default: the shipped ``mcg/models``.
     edges : {"fast", "accurate"}
         Edge preset of the hierarchies the models were trained on
@@ -171,7 +171,7 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
         Structured edge forest (``None``: the model folder's ``edge_forest.npz`` if it has
         one, else the shipped model).
     models : str or Path, optional
-        Model folder written by ``mcg train proposals`` (:func:`mcg.train_proposals.train_proposals`):
+        Model folder written by ``mcg train proposals`` (:func:`mcg.proposal_training.train_proposals`):
         its ``<mode>_working_points.npz`` and ``<mode>_ranker.npz`` (``<mode>_accurate_...``
         for ``edges="accurate"``) are used, and its ``edge_forest.npz`` and
         ``calibration.json`` when present. Default: the shipped models.

@@ -39,6 +39,18 @@ def test_every_public_name_resolves_to_its_definition():
         mcg.im2anything
 
 
+def test_no_submodule_shadows_a_public_name():
+    # Importing a submodule sets it as an attribute of the package: a module named like a
+    # public function would replace that function once anything imported the module.
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(mcg.__path__, "mcg."):
+        importlib.import_module(module.name)
+    for name in mcg.__all__:
+        assert not isinstance(getattr(mcg, name), type(mcg)), f"mcg.{name} is a module"
+
+
 EXAMPLES = ["detect_edges", "im2ucm", "im2mcg", "proposals_to_coco", "MergeTree", "Proposals",
             "save_proposals", "load_proposals", "evaluate_proposals", "evaluate_dataset",
             "read_image", "train_proposals", "train_edges", "train_calibration"]

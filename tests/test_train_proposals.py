@@ -12,7 +12,7 @@ from grouping.features import FEATURE_NAMES
 from grouping.pareto import WorkingPoints
 from grouping.ranker import RegressionForest
 from mcg.pipeline import preset_key
-from mcg.train_proposals import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
+from mcg.proposal_training import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
 from tests.conftest import shared_path
 
 MODELS = Path(__file__).resolve().parents[1] / "mcg" / "models"

@@ -62,7 +62,7 @@ def _coco_dataset(folder, n_images: int):
 
 def _bsds_dataset(folder, n_images: int):
     """``n_images`` scenes in the BSDS layout (JPEG + groundTruth .mat with one human)."""
-    from mcg.train_edges import segmentation_of_instances
+    from mcg.edge_training import segmentation_of_instances
 
     (folder / "images" / "train").mkdir(parents=True)
     (folder / "groundTruth" / "train").mkdir(parents=True)
@@ -88,7 +88,7 @@ def coco_tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained_scg(coco_tiny, tmp_path_factory):
-    from mcg.train_proposals import train_proposals
+    from mcg.proposal_training import train_proposals
 
     gt, images, _ = coco_tiny
     out = tmp_path_factory.mktemp("models")
@@ -142,7 +142,7 @@ def test_trained_models_are_used_by_im2mcg(trained_scg):
 
 
 def test_rerun_continues_and_other_parameters_are_refused(trained_scg, coco_tiny):
-    from mcg.train_proposals import train_proposals
+    from mcg.proposal_training import train_proposals
 
     gt, images, _ = coco_tiny
     out, record, _ = trained_scg
@@ -159,7 +159,7 @@ def test_rerun_continues_and_other_parameters_are_refused(trained_scg, coco_tiny
 
 
 def test_training_is_deterministic(trained_scg, coco_tiny, tmp_path):
-    from mcg.train_proposals import train_proposals
+    from mcg.proposal_training import train_proposals
 
     gt, images, _ = coco_tiny
     out, record, _ = trained_scg
@@ -196,7 +196,7 @@ def test_train_proposals_command_and_proposals_models(coco_tiny, trained_scg, tm
 def test_train_edges_on_coco_resumes_and_detects_the_shapes(coco_tiny, tmp_path):
     from contours.forest import EdgeForest
     from mcg import detect_edges
-    from mcg.train_edges import train_edges
+    from mcg.edge_training import train_edges
 
     gt, images, _ = coco_tiny
     model = tmp_path / "edges.npz"

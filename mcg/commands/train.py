@@ -116,8 +116,8 @@ def _log(message: str) -> None:
 
 
 def run_proposals(args) -> int:
-    """``mcg train proposals``: :func:`mcg.train_proposals.train_proposals`."""
-    from mcg.train_proposals import train_proposals
+    """``mcg train proposals``: :func:`mcg.proposal_training.train_proposals`."""
+    from mcg.proposal_training import train_proposals
 
     record = train_proposals(args.coco_gt, args.images, args.out, mode=args.mode,
                              edges=args.edges, heldout=args.heldout, workers=args.workers,
@@ -129,8 +129,8 @@ def run_proposals(args) -> int:
 
 
 def run_edges(args) -> int:
-    """``mcg train edges``: :func:`mcg.train_edges.train_edges`."""
-    from mcg.train_edges import train_edges
+    """``mcg train edges``: :func:`mcg.edge_training.train_edges`."""
+    from mcg.edge_training import train_edges
 
     train_edges(args.out, bsds=args.bsds, coco_gt=args.coco_gt, images=args.images,
                 n_trees=args.trees, n_pos=args.pos, n_neg=args.neg, seed=args.seed,
