@@ -85,7 +85,7 @@ def rgb_to_luv(rgb: np.ndarray) -> np.ndarray:
     return np.stack([lightness, u, v], axis=-1).astype(np.float32)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gradient_kernel(image):
     height, width, n_channels = image.shape
     magnitude = np.zeros((height, width), np.float32)
@@ -145,7 +145,7 @@ def gradient_magnitude(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return magnitude.astype(np.float32), orientation
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gradient_hist_kernel(magnitude, orientation, bin_size, n_orients):
     height, width = magnitude.shape
     out_h = height // bin_size

@@ -132,7 +132,7 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
 TRAVERSAL_BATCH = 16
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, thresholds, roots,
                   n_eval):
     """Leaf rows reached by ``n_eval`` trees at every window (packed nodes, see forest.py)."""
@@ -167,7 +167,7 @@ def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, th
     return leaves
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _accumulate(leaves, ring_pixels, ring_starts, stride):
     g = LABEL_SIZE  # a compile-time constant: // and % by it are shifts
     h1, w1, n_eval = leaves.shape
@@ -194,7 +194,7 @@ _DE_BRUIJN_BIT = np.array([0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4
 # the general loop's border convention (a missing neighbour is the pixel itself).
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _load_padded_rows(leaf_row_bits, rows):
     """Padded bit rows (see above) of one leaf's bit rows."""
     g = LABEL_SIZE
@@ -206,7 +206,7 @@ def _load_padded_rows(leaf_row_bits, rows):
     rows[g + 1] = rows[g]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _clear_colour_model(means, counts, n_segments):
     """Zero the colour sums and pixel counts of segments ``0 .. n_segments - 1``."""
     for s in range(n_segments):
@@ -215,7 +215,7 @@ def _clear_colour_model(means, counts, n_segments):
             means[s, z] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _finish_colour_model(means, counts, n_segments):
     """Colour sums to means; a segment without sampled pixels gets a mean no pixel is near."""
     for s in range(n_segments):
@@ -227,7 +227,7 @@ def _finish_colour_model(means, counts, n_segments):
                 means[s, z] = 1e10
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _two_segment_colour_model(rows, image, y0, x0, means, counts):
     """Mean colour of both segments of a two-segment mask (padded bit rows), every other pixel."""
     g = LABEL_SIZE
@@ -243,7 +243,7 @@ def _two_segment_colour_model(rows, image, y0, x0, means, counts):
     _finish_colour_model(means, counts, 2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
     """Snap the ring pixels ``b0 .. b1`` of a two-segment mask (padded bit rows, in place).
 
@@ -281,7 +281,7 @@ def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
         rows[g + 1] = rows[g]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _add_two_segment_boundary(rows, ring_pixels, b0, b1, out, oy, ox, mask):
     """Add 1 to ``out`` at the ring pixels ``b0 .. b1`` that differ from a 4-neighbour."""
     g = LABEL_SIZE
@@ -303,7 +303,7 @@ def _add_two_segment_boundary(rows, ring_pixels, b0, b1, out, oy, ox, mask):
             diff ^= low
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows, image, stride,
                         offset, sharpen):
     g = LABEL_SIZE

@@ -81,7 +81,7 @@ def stack_feature_offsets(chn_height: int, chn_width: int) -> tuple[np.ndarray, 
     return a, b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _extract_kernel(reg_flat, sim_flat, reg_offsets, sim_a, sim_b, bases, fids):
     n = bases.shape[0]
     m = fids.shape[0]
@@ -130,7 +130,7 @@ def extract_features(chns_reg: np.ndarray, chns_sim: np.ndarray, rows: np.ndarra
                            bases, np.asarray(fids, dtype=np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def quantize_features(values, fids, edges):
     """Bin features: bin = number of the feature's bin edges that are <= value.
 

@@ -36,7 +36,7 @@ if N_FEATURES > 2 ** NODE_FEATURE_BITS:  # pragma: no cover - a change of the fe
     raise ImportError("NODE_FEATURE_BITS too small for the feature ids")
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _boundary_rings(segs, n_rings):
     """Pixels of each leaf segment mask by ring: ring 0 = pixels whose label differs across
     them (central differences), ring r = pixels at Chebyshev distance r from ring 0.
@@ -111,7 +111,7 @@ def _boundary_rings(segs, n_rings):
     return pixels[:count].copy(), starts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _two_segment_rows(segs, nsegs):
     """Bit rows of the two-segment leaves: bit x of ``rows[leaf, y]`` is ``segs[leaf, y, x]``.
 
@@ -130,7 +130,7 @@ def _two_segment_rows(segs, nsegs):
     return rows
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _depth_first_layout(child, roots):
     """Order nodes depth-first, sibling pairs kept adjacent: returns new position of each node."""
     n = child.shape[0]

@@ -39,7 +39,7 @@ def edge_orientation(edges: np.ndarray) -> np.ndarray:
     return angle
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _interp(image, x, y):
     height, width = image.shape
     if x < 0:
@@ -60,7 +60,7 @@ def _interp(image, x, y):
             + (image[y1, x0] * (1 - dx) + image[y1, x1] * dx) * dy)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nms_kernel(edges, orientation, radius, border, margin):
     height, width = edges.shape
     out = edges.copy()

@@ -115,7 +115,7 @@ def load_bsds_train(data_dir: Path, max_images: int | None = None, log=print,
 
 # ----------------------------------------------------------------------------- sampling
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _relabel_patches(segmentation, centers_y, centers_x, half):
     n = centers_y.shape[0]
     g = 2 * half
@@ -197,7 +197,7 @@ def quantization_edges(images: list[TrainingImage], per_image: int, rng: np.rand
 
 # ----------------------------------------------------------------------------- tree growth
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _discretize(labels, idx, p1, p2, max_pca):
     """Two-class discretization of the node's segment patches.
 
@@ -264,7 +264,7 @@ def _discretize(labels, idx, p1, p2, max_pca):
     return classes, medoid, n0 == 0 or n0 == m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _best_split(features, idx, classes, feature_choice, min_child):
     m = idx.shape[0]
     c1 = 0
@@ -311,7 +311,7 @@ def _best_split(features, idx, classes, feature_choice, min_child):
     return best_f, best_b, best_gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def grow_tree(features, labels, seed, n_node_features, min_child, max_depth, n_pairs, max_pca):
     """Grow one tree on quantized features.
 
@@ -404,7 +404,7 @@ def grow_tree(features, labels, seed, n_node_features, min_child, max_depth, n_p
             depth[:n_nodes].copy(), count[:n_nodes].copy(), medoid[:n_nodes].copy())
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def clean_segments(segs, min_size):
     """Merge segments of at most ``min_size`` pixels into their most common neighbour label
     and relabel each patch 0..k-1 in order of first appearance (in place; segs uint8 (n, g, g))."""

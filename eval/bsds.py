@@ -158,7 +158,7 @@ def _thin_luts() -> tuple[np.ndarray, np.ndarray]:
 _THIN_LUT1, _THIN_LUT2 = _thin_luts()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _thin_kernel(skel, lut1, lut2):
     """Thin ``skel`` ((H, W) uint8 of 0/1) in place to convergence; only its on pixels are visited."""
     height, width = skel.shape
@@ -482,7 +482,7 @@ def evaluate_boundaries_image(result, gt_boundaries: Sequence[np.ndarray],
     return BoundaryCounts(thresholds, cnt_r, sum_r, cnt_p, sum_p)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _joint_counts(seg, gt, nseg, ngt):
     """Joint histogram (ngt+1, nseg+1) int64 of gt labels (rows) and seg labels (columns)."""
     table = np.zeros((ngt + 1, nseg + 1), np.int64)
@@ -534,7 +534,7 @@ def _segment_ucm(ucm2: np.ndarray, threshold: float) -> np.ndarray:
     return labels[1::2, 1::2]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _union(parent, a, b):
     ra = find_root(parent, a)
     rb = find_root(parent, b)
@@ -544,7 +544,7 @@ def _union(parent, a, b):
         parent[ra] = rb
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _join_cells(parent, cell_y, cell_x, height, width):
     """Union the pixels that each (now open) boundary cell of a ucm2 connects."""
     for k in range(cell_y.size):
@@ -573,7 +573,7 @@ def _join_cells(parent, cell_y, cell_x, height, width):
                             _union(parent, first, ii * width + jj)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _number_regions(parent, top_open, height, width):
     """Label the pixel grid by region, numbered in order of first appearance in a raster scan
     of the ucm2 (as ``bwlabel``): open cells of its top row come before every pixel."""

@@ -37,7 +37,7 @@ def search_offsets(max_dist_pixels: float) -> tuple[np.ndarray, np.ndarray]:
     return dy[keep].astype(np.int64), dx[keep].astype(np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _csr_edges(ys, xs, node_other, off_y, off_x, off_cost):
     """Edges from each pixel (ys[i], xs[i]) to the other map's pixels within the offsets.
 
@@ -72,7 +72,7 @@ def _csr_edges(ys, xs, node_other, off_y, off_x, off_cost):
     return indptr, adj, cost
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reach_lists(ys, xs, height, width, off_y, off_x, off_cost):
     """For every pixel ``p`` of an (H, W) image, the nodes ``i`` at ``p + offset``.
 
@@ -107,7 +107,7 @@ def _reach_lists(ys, xs, height, width, off_y, off_x, off_cost):
     return indptr, node, cost
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gather_edges(ys, xs, width, reach_indptr, reach_node, reach_cost):
     """:func:`_csr_edges` of the pixels (ys, xs) from prepared :func:`_reach_lists`."""
     n = ys.shape[0]
@@ -133,7 +133,7 @@ _COL_BITS = 32
 _COL_MASK = (1 << _COL_BITS) - 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _heap_push(heap, size, item):
     """Push ``item`` on the 4-ary min-heap ``heap[:size]``; returns the new size."""
     k = size
@@ -147,7 +147,7 @@ def _heap_push(heap, size, item):
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _heap_pop(heap, size):
     """Pop the smallest item of the 4-ary min-heap ``heap[:size]``; returns (item, new size)."""
     top = heap[0]
@@ -174,7 +174,7 @@ def _heap_pop(heap, size):
     return top, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _min_cost_assign(indptr, adj, cost, ns, nl, ow):
     """Min-cost assignment of every row to a real column or to its own outlier column.
 

@@ -74,7 +74,7 @@ MAX_REGIONS = 4
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nb_append(node, other, count, nb_start, nb_len, nb_cap, pool_id, pool_cnt, pool_end,
                active):
     """Append (other, count) to node's adjacency list; returns the new pool arrays/end."""
@@ -112,7 +112,7 @@ def _nb_append(node, other, count, nb_start, nb_len, nb_cap, pool_id, pool_cnt, 
     return pool_id, pool_cnt, pool_end
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _emit(out, n_out, cap, regs, n_regs, step, steps):
     if n_out < cap:
         for i in range(n_regs):
@@ -122,7 +122,7 @@ def _emit(out, n_out, cap, regs, n_regs, step, steps):
     return n_out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _enumerate_rooted(root, forbidden, step, nb_start, nb_len, pool_id, active, mark,
                       ext1, ext2, ext3, out2, out3, out4, n_out, caps, steps2, steps3, steps4):
     """Connected sets of 2..4 active regions containing ``root`` and not ``forbidden``.
@@ -199,7 +199,7 @@ def _enumerate_rooted(root, forbidden, step, nb_start, nb_len, pool_id, active, 
     mark[forbidden] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tree_candidates(merges, n_leaves, order, begin, end, adj_ptr, adj_leaf, adj_cnt, caps):
     """Top-down sweep producing the four candidate lists of one tree (see module docs)."""
     n_merges = merges.shape[0]
@@ -331,7 +331,7 @@ def _tree_candidates(merges, n_leaves, order, begin, end, adj_ptr, adj_leaf, adj
             steps1[:n1], steps2[:n_out[0]], steps3[:n_out[1]], steps4[:n_out[2]], n_steps)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lowest_used_ancestor(parents, used):
     """For every node, the lowest used node on its path to the root (itself included), -1."""
     n = parents.shape[0]
@@ -344,7 +344,7 @@ def _lowest_used_ancestor(parents, used):
     return low
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gather_ranges(index, cand_tree, lo, hi, leaf_order):
     """Sorted CSR leaf sets of the candidates ``index`` given as unions of leaf ranges."""
     n = index.shape[0]

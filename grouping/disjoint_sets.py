@@ -6,7 +6,7 @@ from numba import njit
 __all__ = ["find_root"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def find_root(parent, x):
     """Root of ``x``'s set in the parent array ``parent`` (int array), compressing the path.
 

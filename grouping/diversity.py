@@ -28,7 +28,7 @@ IOU_BOX = 0.95
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _box_inter(boxes, i, j):
     w = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
     h = min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1])
@@ -37,7 +37,7 @@ def _box_inter(boxes, i, j):
     return float(w) * float(h)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dedup(order, areas, boxes, j_th, cand_tree, lo, hi, clo, chi, prefix, tab, tab_off,
            tab_cols, hole_idx, hole_off, leaf_rank, area, mark):
     n = order.shape[0]
@@ -98,14 +98,14 @@ def remove_duplicates(index: OverlapIndex, boxes, order, j_th: float = J_DUPLICA
                   float(j_th), *index._args())
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rerank_value(score, max_j, multiplicative, theta, gamma):
     if multiplicative:
         return score * (1.0 - max_j) ** gamma
     return theta * score - (1.0 - theta) * max_j
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mmr(cands, scores, multiplicative, theta, gamma, areas, boxes, cand_tree, lo, hi, clo, chi, prefix, tab, tab_off,
          tab_cols, hole_idx, hole_off, leaf_rank, area, mark):
     m = cands.shape[0]
@@ -195,7 +195,7 @@ def mmr_order(index: OverlapIndex, boxes, candidates, scores, theta: float = THE
                 np.ascontiguousarray(boxes, dtype=np.float64), *index._args())
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _box_reduction(boxes, iou_th):
     n = boxes.shape[0]
     keep = np.zeros(n, dtype=np.bool_)

@@ -154,14 +154,14 @@ def leaf_geometry(superpixels: np.ndarray, contours=None) -> LeafGeometry:
                         counts.astype(np.int64), csum.astype(np.float64), (h, w))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def extend_box(boxes, u, x0, y0, x1, y1):
     """Grow the box ``[x0, y0, x1, y1]`` to contain row ``u`` of ``boxes`` ((n, 4) ints)."""
     return (min(x0, boxes[u, 0]), min(y0, boxes[u, 1]), max(x1, boxes[u, 2]),
             max(y1, boxes[u, 3]))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _candidate_sums(indices, offsets, n_leaves, area, box, frame, adj_ptr, adj_leaf, adj_len,
                     adj_contour):
     """Area, box, perimeter and boundary contour sum of every CSR leaf set."""

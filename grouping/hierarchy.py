@@ -61,7 +61,7 @@ _NPZ_FORMAT = "mcg.grouping.MergeTree/1"
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _kruskal(n_leaves, edge_u, edge_v, edge_w):
     """Single-linkage merge sequence of a weighted graph whose edges are already sorted.
 
@@ -92,7 +92,7 @@ def _kruskal(n_leaves, edge_u, edge_v, edge_w):
     return merges, heights, k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _build_lifting(parent):
     """Depth and binary-lifting ancestor table of a tree whose parents have larger ids."""
     n = parent.shape[0]
@@ -116,7 +116,7 @@ def _build_lifting(parent):
     return depth, up
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lca(depth, up, a, b):
     if depth[a] < depth[b]:
         a, b = b, a
@@ -136,7 +136,7 @@ def _lca(depth, up, a, b):
     return up[0, a]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pair_heights(depth, up, node_height, qu, qv):
     out = np.empty(qu.shape[0], dtype=np.float64)
     for i in range(qu.shape[0]):
@@ -147,7 +147,7 @@ def _pair_heights(depth, up, node_height, qu, qv):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
     """Write the LCA height of every pair of 4-adjacent pixels into the ucm2 grid."""
     h, w = labels.shape
@@ -164,7 +164,7 @@ def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
                     ucm2[2 * i + 2, 2 * j + 1] = node_height[_lca(depth, up, a, b)]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_vertices(ucm2):
     """Vertices (even, even) = max of their 4-neighbouring boundary elements (in place)."""
     rows, cols = ucm2.shape
@@ -182,7 +182,7 @@ def _fill_vertices(ucm2):
             ucm2[y, x] = m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _top_nodes(parent, n_leaves, n_applied):
     """For every node, the region containing it after the first ``n_applied`` merges."""
     n = parent.shape[0]
@@ -199,7 +199,7 @@ def _top_nodes(parent, n_leaves, n_applied):
     return top
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _leaf_ranges(merges, n_leaves):
     """DFS leaf order in which every region's leaves are contiguous: (order, begin, size)."""
     n_merges = merges.shape[0]

@@ -19,7 +19,7 @@ __all__ = ["fill_holes", "filled_candidate_sums", "gather_filled_leaves"]
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grow(arr, need):
     if need <= arr.shape[0]:
         return arr
@@ -28,7 +28,7 @@ def _grow(arr, need):
     return new
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _flood_outside(v, inside, state, touched, n_t, queue, adj_ptr, adj_leaf, box, on_frame,
                    x0, y0, x1, y1):
     """Breadth-first search of the component of non-candidate leaves containing leaf ``v``.
@@ -76,7 +76,7 @@ def _flood_outside(v, inside, state, touched, n_t, queue, adj_ptr, adj_leaf, box
     return tail, n_t, escaped
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_holes(indices, offsets, n_leaves, adj_ptr, adj_leaf, leaf_box, on_frame):
     n = offsets.shape[0] - 1
     inside = np.zeros(n_leaves, dtype=np.bool_)
@@ -142,7 +142,7 @@ def fill_holes(geometry: LeafGeometry, leaf_indices, leaf_offsets):
                        geometry.adj_ptr, geometry.adj_leaf, geometry.box, on_frame)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def filled_candidate_sums(cand_tree, lo, hi, leaf_order, n_leaves, area, box, frame, adj_ptr, adj_leaf,
                 adj_len, adj_contour, on_frame, fill):
     """Area, box, perimeter, boundary contour sum and holes of candidates given as ranges.
@@ -233,7 +233,7 @@ def filled_candidate_sums(cand_tree, lo, hi, leaf_order, n_leaves, area, box, fr
     return out_area, out_box, out_perim, out_cont, hole_idx[:n_hole].copy(), hole_off
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather_filled_leaves(index, cand_tree, lo, hi, leaf_order, hole_idx, hole_off):
     """Sorted CSR leaf sets (regions + holes) of the candidates ``index``."""
     n = index.shape[0]

@@ -106,7 +106,7 @@ ALIGNMENT_MODES = ("finest", "next_finer", "none")
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _majority_levels(parent, n_leaves, n_applied, ov_start, ov_leaf, ov_cnt):
     """Majority region of every target region at every level of a merge tree.
 
@@ -150,7 +150,7 @@ def _majority_levels(parent, n_leaves, n_applied, ov_start, ov_leaf, ov_cnt):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edge_strengths(proj, lookup, eu, ev, values):
     """Largest level value at which the two ends of each reference edge differ.
 

@@ -20,7 +20,7 @@ __all__ = ["OverlapIndex", "pair_intersection"]
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hole_in_ranges(i, leaf, cand_tree, lo, hi, leaf_rank):
     r = leaf_rank[cand_tree[i], leaf]
     for q in range(4):
@@ -29,7 +29,7 @@ def _hole_in_ranges(i, leaf, cand_tree, lo, hi, leaf_rank):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pair_intersection(i, j, cand_tree, lo, hi, clo, chi, prefix, tab, tab_off, tab_cols,
                   hole_idx, hole_off, leaf_rank, area, mark):
     ti = cand_tree[i]

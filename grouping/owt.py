@@ -31,7 +31,7 @@ _DR = np.array([-1, 0, 0, 1], dtype=np.int64)
 _DC = np.array([0, -1, 1, 0], dtype=np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _active_elements(labels, strength, orient):
     """Boundary elements between different labels: active mask, strength, orientation."""
     h, w = labels.shape
@@ -62,7 +62,7 @@ def _active_elements(labels, strength, orient):
     return active, value, theta
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vertex_degree(active, y, x):
     rows, cols = active.shape
     d = 0
@@ -77,7 +77,7 @@ def _vertex_degree(active, y, x):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _walk(active, visited, y0, x0, dr0, dc0, vy, vx, ey, ex, dr, dc):
     """Follow a chain of elements from vertex (y0, x0) leaving in direction (dr0, dc0).
 
@@ -123,7 +123,7 @@ def _walk(active, visited, y0, x0, dr0, dc0, vy, vx, ey, ex, dr, dc):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _assign_segment_angles(vy, vx, n, phi_out, max_frac, tol, stack_s, stack_e):
     """Recursively split the polyline v[0..n] into near-straight segments.
 
@@ -181,7 +181,7 @@ def _assign_segment_angles(vy, vx, n, phi_out, max_frac, tol, stack_s, stack_e):
                 phi_out[k] = phi
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _orientation_weights(active, theta, max_frac, tol, dr, dc):
     """|sin(theta - phi)| for every active element, phi = direction of its arc segment."""
     rows, cols = active.shape

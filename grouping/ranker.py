@@ -29,7 +29,7 @@ _FOREST_FORMAT = "mcg.grouping.RegressionForest/1"
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _forest_predict(x, roots, left, right, feature, threshold, value):
     n = x.shape[0]
     out = np.zeros(n, dtype=np.float64)

@@ -62,7 +62,7 @@ __all__ = ["CandidateStage", "candidate_stage", "proposals_from_trees", "best_ja
            "train_ranker"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _range_boxes(cand_tree, lo, hi, leaf_order, box):
     """Boxes of candidates given as leaf ranges (sparse-table range min/max per tree)."""
     n_trees, n_base = leaf_order.shape

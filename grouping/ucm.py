@@ -26,13 +26,13 @@ _EMPTY = -1
 _TOMB = -2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_slot(key, mask):
     x = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
     return np.int64((x >> np.uint64(20)) & np.uint64(mask))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_get(keys, vals, mask, key):
     i = _h_slot(key, mask)
     while True:
@@ -44,7 +44,7 @@ def _h_get(keys, vals, mask, key):
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_put_new(keys, vals, mask, key, val):
     """Insert a key known to be absent (reuses the first tombstone on its probe path)."""
     i = _h_slot(key, mask)
@@ -54,7 +54,7 @@ def _h_put_new(keys, vals, mask, key, val):
     vals[i] = val
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _h_del(keys, vals, mask, key):
     i = _h_slot(key, mask)
     while True:
@@ -72,21 +72,21 @@ def _h_del(keys, vals, mask, key):
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _less(hk, he, i, j):
     if hk[i] != hk[j]:
         return hk[i] < hk[j]
     return he[i] < he[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _swap(hk, he, hs, i, j):
     hk[i], hk[j] = hk[j], hk[i]
     he[i], he[j] = he[j], he[i]
     hs[i], hs[j] = hs[j], hs[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sift_up(hk, he, hs, i):
     while i > 0:
         p = (i - 1) >> 1
@@ -97,7 +97,7 @@ def _sift_up(hk, he, hs, i):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sift_down(hk, he, hs, i, n):
     while True:
         l = 2 * i + 1
@@ -114,7 +114,7 @@ def _sift_down(hk, he, hs, i, n):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
     """Greedy mean-boundary merging on a region adjacency graph.
 
@@ -280,7 +280,7 @@ def _check_inputs(owt2, superpixels):
     return np.ascontiguousarray(owt2), superpixels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _boundary_pairs(sp, owt2):
     """Codes lo*n+hi and strengths of all boundary elements between different labels."""
     h, w = sp.shape
@@ -315,7 +315,7 @@ def _boundary_pairs(sp, owt2):
     return codes, values, n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _group_sorted(codes_sorted, values_sorted):
     """Run-length grouping of sorted codes: unique codes, sums and counts."""
     m = codes_sorted.shape[0]

@@ -16,7 +16,7 @@ from grouping.disjoint_sets import find_root
 __all__ = ["watershed_superpixels", "regional_minima"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _regional_minima(values):
     """Label regional minima (4-connected equal plateaus without lower neighbours), 1..K."""
     h, w = values.shape
@@ -71,7 +71,7 @@ def _regional_minima(values):
     return labels.reshape(h, w), k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_push(heap, n, key):
     """Push ``key`` on the 4-ary min-heap ``heap[:n]``; returns the new size."""
     i = n
@@ -86,7 +86,7 @@ def _heap_push(heap, n, key):
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_pop(heap, n):
     """Remove the smallest key of ``heap[:n]``; returns it and the new size."""
     top = heap[0]
@@ -111,7 +111,7 @@ def _heap_pop(heap, n):
     return top, n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _queue_neighbours(p, h, w, codes, labels, queued, heap, pixel_of_age, size, age):
     """Give the unqueued 4-neighbours of pixel ``p`` its label and push them on the heap.
 
@@ -147,7 +147,7 @@ def _queue_neighbours(p, h, w, codes, labels, queued, heap, pixel_of_age, size, 
     return size, age
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _flood(codes, markers):
     """Priority flood from the markers; every pixel ends with the label of a marker.
 

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from contours import detect_edges
-from contours.detect import check_image
+from contours.detect import check_image, load_model
 from grouping.hierarchy import MergeTree
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD, multiscale_hierarchy
 from grouping.owt import oriented_watershed
@@ -203,7 +203,8 @@ def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_model=None,
-                    edges: str = DEFAULT_EDGES, times: dict | None = None) -> dict:
+                    edges: str = DEFAULT_EDGES, times: dict | None = None,
+                    threads: int = 1) -> dict:
     """The hierarchy of every scale of a mode, resampled to the image size (before alignment).
 
     Parameters
@@ -212,7 +213,10 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     mode : {"scg", "mcg"}
     solver, edge_model, edges : see :func:`im2ucm`.
     times : dict, optional
-        Stage timings are added to it.
+        Stage timings are added to it (summed over the scales).
+    threads : int
+        Scales computed at the same time, each in its own thread (the kernels release the
+        GIL); the largest scale starts first. The trees do not depend on it.
 
     Returns
     -------
@@ -221,17 +225,35 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     """
     height, width = rgb.shape[:2]
     times = {} if times is None else times
-    trees = {}
     settings = EDGE_PRESETS[check_edge_preset(edges)][mode]
-    for scale, edge_settings in zip(MODE_SCALES[mode], settings):
-        scaled = _resize_image(rgb, scale)
-        tree = single_scale_tree(scaled, solver=solver, edge_model=edge_model,
-                                 edge_settings=edge_settings, times=times)
+    model = load_model(edge_model)  # loaded once, before any thread starts
+
+    def one_scale(scale: float, edge_settings: EdgeSettings) -> tuple[MergeTree, dict]:
+        scale_times: dict = {}
+        tree = single_scale_tree(_resize_image(rgb, scale), solver=solver, edge_model=model,
+                                 edge_settings=edge_settings, times=scale_times)
         if tree.shape != (height, width):
             t0 = time.perf_counter()
             tree = resample_tree(tree, (height, width))
-            _add_time(times, "resample", time.perf_counter() - t0)
+            _add_time(scale_times, "resample", time.perf_counter() - t0)
+        return tree, scale_times
+
+    jobs = list(zip(MODE_SCALES[mode], settings))
+    if threads > 1 and len(jobs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        largest_first = sorted(jobs, key=lambda job: -job[0])
+        with ThreadPoolExecutor(min(threads, len(jobs))) as pool:
+            futures = {scale: pool.submit(one_scale, scale, edge_settings)
+                       for scale, edge_settings in largest_first}
+            results = [futures[scale].result() for scale, _ in jobs]
+    else:
+        results = [one_scale(scale, edge_settings) for scale, edge_settings in jobs]
+    trees = {}
+    for (scale, _), (tree, scale_times) in zip(jobs, results):
         trees[scale] = tree
+        for key, seconds in scale_times.items():
+            _add_time(times, key, seconds)
     return trees
 
 
@@ -320,7 +342,7 @@ def _shipped_calibration(mode: str, edges: str) -> tuple:
 
 def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
            edges: str = DEFAULT_EDGES, max_pixels: int | None = MCG_MAX_PIXELS,
-           return_details: bool = False, calibration: dict | None = None):
+           return_details: bool = False, calibration=None, threads: int = 1):
     """Hierarchical segmentation (ultrametric contour map) of an image.
 
     Parameters
@@ -348,6 +370,9 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         train calibration`` (its entry for this mode and edge preset, :func:`read_calibration`);
         default: the values fit on BSDS500 train and shipped in ``mcg/models/calibration.json``
         (:mod:`mcg.calibration`) for this mode and edge preset.
+    threads : int
+        ``mcg`` mode: the scales are computed in up to this many threads at once (the result
+        does not depend on it; 2 or 3 use as many cores for one image).
 
     Returns
     -------
@@ -375,8 +400,10 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
             f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
         )
     times: dict = {}
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
     scale_trees = per_scale_trees(rgb, mode, solver=solver, edge_model=edge_model, edges=edges,
-                                  times=times)
+                                  times=times, threads=threads)
     # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
     # strength and calibrate with the sigmoid (one scale: no alignment).
     if isinstance(calibration, (str, os.PathLike)):

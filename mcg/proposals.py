@@ -156,7 +156,7 @@ def candidate_trees(ucm_result, mode: str) -> list:
 def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_model=None,
            models=None, n_candidates: float | None = None,
            edges: str = PROPOSAL_EDGES, max_pixels: int | None = MCG_MAX_PIXELS,
-           return_details: bool = False):
+           return_details: bool = False, threads: int = 1):
     """Ranked object proposals of an image.
 
     Parameters
@@ -185,6 +185,9 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
         ``mcg`` mode refuses larger images (see :func:`mcg.pipeline.im2ucm`).
     return_details : bool
         Also return a dict with the ``UcmResult`` (``"hierarchies"``) and ``"times"``.
+    threads : int
+        ``mcg`` mode: scales computed at the same time (see :func:`mcg.pipeline.im2ucm`); the
+        proposals do not depend on it.
 
     Returns
     -------
@@ -215,7 +218,7 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
     if edge_model is not None:
         extras["edge_model"] = edge_model
     ucm_result = im2ucm(image, mode=mode, edges=edges, max_pixels=max_pixels,
-                        return_details=True, **extras)
+                        return_details=True, threads=threads, **extras)
     total = DEFAULT_N_CANDIDATES[mode] if n_candidates is None else float(n_candidates)
     trees = candidate_trees(ucm_result, mode)
     n_cands = working_points.n_cands_for(total) if working_points is not None else None

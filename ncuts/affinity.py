@@ -56,7 +56,7 @@ def _neighbour_offsets(radius: float) -> np.ndarray:
     return np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ic_value(m, gamma):
     """Affinity for a (scaled) intervening-contour maximum m."""
     if m > _IC_WALK_THRESHOLD:
@@ -137,7 +137,7 @@ def _walk_tables(offsets: np.ndarray, map_width: int) -> tuple[np.ndarray, np.nd
     return forward_table, backward_table, counts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _walk_max(flat, base, table, k, count):
     best = 0.0
     for j in range(count):
@@ -147,7 +147,7 @@ def _walk_max(flat, base, table, k, count):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table, backward_table,
                      walk_counts, gamma):
     """CSR arrays (indptr, indices, data) of the symmetric intervening-contour affinity.

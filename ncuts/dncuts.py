@@ -34,7 +34,7 @@ _EIGSH_TOL = 1e-8
 _NULL_VARIANCE = 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _csr_asymmetry(indptr, indices, data):
     """Largest |W[i,j] - W[j,i]| of a CSR matrix with sorted indices (missing entries are 0)."""
     n = indptr.shape[0] - 1
@@ -186,7 +186,7 @@ def exact_ncuts(
     return values, vectors / norms
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _column_mean_cov(X):
     """Column means (k,) and covariance (k, k) of X (n, k) in two passes."""
     n, k = X.shape
@@ -210,7 +210,7 @@ def _column_mean_cov(X):
     return mean, cov
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply_affine(X, mean, transform):
     """(X - mean) @ transform, row by row."""
     n, k = X.shape
@@ -264,7 +264,7 @@ def whiten(X: np.ndarray) -> np.ndarray:
     return _apply_affine(X, mean, np.ascontiguousarray(transform))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select_columns(indptr, indices, data, column_map, n_kept):
     """CSR of ``A[:, kept]`` where ``column_map[j]`` is the new index of column j or -1."""
     n = indptr.shape[0] - 1

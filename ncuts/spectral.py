@@ -69,7 +69,7 @@ def vector_boundary_gradient(image: np.ndarray) -> np.ndarray:
     return bdry
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _accumulate_gradient(total, img, weight):
     """total += weight * vector_boundary_gradient(img), without the outer frame."""
     h, w = img.shape

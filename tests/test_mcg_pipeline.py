@@ -167,3 +167,20 @@ def test_ucm_command_edges_option(tmp_path):
     assert main(["ucm", str(image_path), "-o", str(tmp_path), "--edges", "fast"]) == 0
     ucm2 = scipy.io.loadmat(tmp_path / "disc.mat")["ucm2"]
     np.testing.assert_allclose(ucm2, im2ucm(image, edges="fast").to_ucm2())
+
+
+def test_threads_compute_the_scales_concurrently_with_the_same_result():
+    import cv2
+    from skimage.data import astronaut
+
+    from mcg.pipeline import im2ucm
+
+    image = cv2.resize(astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
+    one = im2ucm(image, mode="mcg", edges="fast", return_details=True)
+    two = im2ucm(image, mode="mcg", edges="fast", return_details=True, threads=3)
+    assert np.array_equal(one.tree.to_ucm2(), two.tree.to_ucm2())
+    for scale, tree in one.scale_trees.items():
+        assert np.array_equal(tree.to_ucm2(), two.scale_trees[scale].to_ucm2())
+    assert set(one.times) == set(two.times)
+    with pytest.raises(ValueError, match="threads must be a whole number"):
+        im2ucm(image, mode="mcg", threads=0)

@@ -41,6 +41,9 @@ def register(subparsers) -> None:
     parser.add_argument("--edges", choices=("fast", "accurate"), default="fast",
                         help="edge preset of the hierarchies and candidate models: fast (default) "
                         "or accurate (slightly better proposals, 0.5-0.7 s more per COCO image)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="mcg mode: scales of one image computed at the same time (default "
+                        "1; same files; for one image on several cores, --workers for many)")
     parser.add_argument("--models", default=None, metavar="DIR",
                         help="model folder written by `mcg train proposals` (default: the "
                         "shipped models); its edge forest and calibration are used too")
@@ -140,7 +143,7 @@ def run(args) -> int:
         process=functools.partial(compute_proposals, out_dir=out, coco=coco, mode=args.mode,
                                   n_proposals=args.max_proposals, edges=args.edges,
                                   max_pixels=max_pixels, models=args.models,
-                                  edge_model=args.edge_model),
+                                  edge_model=args.edge_model, threads=args.threads),
         outputs=functools.partial(proposal_outputs, coco=coco),
         parameters={"mode": args.mode, "max_proposals": args.max_proposals,
                     "edges": args.edges, "max_pixels": max_pixels},
