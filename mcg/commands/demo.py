@@ -31,6 +31,7 @@ def run(args) -> int:
     from mcg.io import default_image, read_image
     from mcg.pictures import save_hierarchy_picture, save_proposals_picture
     from mcg.proposals import im2mcg
+    from mcg.warmup import start_warmup
 
     if args.image is None:
         stem, image = default_image()
@@ -39,10 +40,16 @@ def run(args) -> int:
     out_dir = str(args.out)
     storage.make_folder(out_dir)
     print(f"{stem}: computing the {args.mode} hierarchy and proposals (the first run after an "
-          "install also compiles the Numba kernels, about a minute; later runs take seconds)",
-          flush=True)
+          "install also compiles the Numba kernels, in two processes, about 30 s; later runs "
+          "take seconds)", flush=True)
+    warmup = start_warmup(args.mode)
     start = time.perf_counter()
-    proposals, details = im2mcg(image, mode=args.mode, return_details=True)
+    try:
+        proposals, details = im2mcg(image, mode=args.mode, return_details=True)
+    finally:
+        warmup.join(timeout=60)
+        if warmup.is_alive():
+            warmup.terminate()
     elapsed = time.perf_counter() - start
     tree = details["hierarchies"].tree
     stages = ", ".join(f"{k} {v:.2f} s" for k, v in details["times"].items())
