@@ -58,6 +58,13 @@ def non_negative_int(text: str) -> int:
     return _whole_number(text, 0, "non-negative")
 
 
+def add_threads_argument(parser) -> None:
+    """Add ``--threads N`` (the scales of one MCG image computed at the same time)."""
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="mcg mode: scales of one image computed at the same time (default "
+                        "1; same files; for one image on several cores, --workers for many)")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM received: stops a command the way Ctrl-C does (exit code 143)."""
 

@@ -5,7 +5,7 @@ import functools
 import os
 
 from mcg.batch import add_batch_arguments
-from mcg.cli import non_negative_int, positive_int
+from mcg.cli import add_threads_argument, non_negative_int, positive_int
 
 
 def register(subparsers) -> None:
@@ -41,9 +41,7 @@ def register(subparsers) -> None:
     parser.add_argument("--edges", choices=("fast", "accurate"), default="fast",
                         help="edge preset of the hierarchies and candidate models: fast (default) "
                         "or accurate (slightly better proposals, 0.5-0.7 s more per COCO image)")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="mcg mode: scales of one image computed at the same time (default "
-                        "1; same files; for one image on several cores, --workers for many)")
+    add_threads_argument(parser)
     parser.add_argument("--models", default=None, metavar="DIR",
                         help="model folder written by `mcg train proposals` (default: the "
                         "shipped models); its edge forest and calibration are used too")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from mcg.batch import add_batch_arguments
-from mcg.cli import non_negative_int, positive_int
+from mcg.cli import add_threads_argument, non_negative_int
 
 FORMATS = ("bsds", "npz", "png")
 #: File name ending of each format.
@@ -32,9 +32,7 @@ def register(subparsers) -> None:
                         "release (default); fast: one size, 0.2-0.4 s less per BSDS image")
     parser.add_argument("--max-pixels", type=non_negative_int, default=None,
                         help="mcg mode: refuse larger images (default 2500000; 0 = no limit)")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="mcg mode: scales of one image computed at the same time (default "
-                        "1; same files; for one image on several cores, --workers for many)")
+    add_threads_argument(parser)
     parser.add_argument("--edge-model", default=None, metavar="FILE.npz",
                         help="structured edge forest (default: the shipped model; "
                         "`mcg train edges` makes one)")
