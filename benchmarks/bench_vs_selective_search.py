@@ -11,7 +11,8 @@ Usage::
 
     python benchmarks/bench_vs_selective_search.py --ss-python /work/exp/ss_venv/bin/python \
         [--images ../shared/data/coco/train2017 | --images a.jpg b.png ...] [--limit N] \
-        [--modes mcg scg] [--json OUT.json] [--ss-timeout SECONDS]
+        [--modes mcg scg] [--json OUT.json] [--ss-timeout SECONDS] \
+        [--ss-results SS.json --coco-gt instances.json]
 
 ``--images`` takes folders (all ``.jpg``/``.jpeg``/``.png`` files, sorted by name) and image
 files; the default is the shared COCO subset ``../shared/data/coco/train2017``.
@@ -40,6 +41,11 @@ Prints per image times, then per method the median, mean and 90th percentile sec
 contended), the ratios ``median(SS) / median(MCG)`` and ``median(SS) / median(SCG)`` with the
 targets (MCG faster than SS: ratio > 1; SCG at least 5x faster: ratio >= 5), and the 1-minute
 load average at the start and the end. ``--json`` writes the same, with the per-image seconds.
+
+``--ss-results SS.json`` also writes Selective Search's boxes as a COCO results file (``bbox``
+``[x, y, w, h]``, ``category_id`` 1, ``score`` falling with Selective Search's own order), the
+``image_id`` of each image looked up by file name in ``--coco-gt``, so that its quality can be
+measured with ``mcg bench proposals --proposals SS.json`` on the same images as ours.
 """
 from __future__ import annotations
 
@@ -107,7 +113,8 @@ for line in sys.stdin:
         rects = ss.process()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         reply(seconds=wall, cpu_seconds=cpu, n_boxes=len(rects),
-              height=image.shape[0], width=image.shape[1])
+              height=image.shape[0], width=image.shape[1],
+              boxes=[[int(v) for v in rect] for rect in rects])
     except Exception as exc:
         reply(error=f"{type(exc).__name__}: {exc}")
 '''
@@ -235,7 +242,8 @@ class SelectiveSearchWorker:
         -------
         dict
             ``seconds`` (wall) and ``cpu_seconds`` of setBaseImage + switchToSelectiveSearchFast
-            + process, ``n_boxes``, ``height``, ``width``.
+            + process, ``n_boxes``, ``height``, ``width``, and ``boxes``: Selective Search's
+            output order, ``[x, y, w, h]`` ints.
         """
         text = str(Path(path).resolve())
         if "\n" in text:
@@ -373,11 +381,69 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ss-timeout", type=float, default=900.0, metavar="SECONDS",
                         help="give up when Selective Search takes longer on one image "
                         "(default: %(default)s)")
+    parser.add_argument("--ss-results", metavar="SS.json",
+                        help="write Selective Search's boxes as a COCO results file "
+                        "(needs --coco-gt)")
+    parser.add_argument("--coco-gt", metavar="instances.json",
+                        help="COCO ground truth giving the image_id of each image file name")
     args = parser.parse_args(argv)
     if args.limit < 0:
         parser.error("--limit must be 0 (all) or positive")
+    if args.ss_results and not args.coco_gt:
+        parser.error("--ss-results needs --coco-gt (the image ids of the results)")
     args.modes = list(dict.fromkeys(args.modes))  # drop repeats, keep the order
     return args
+
+
+def coco_image_ids(gt_path: str, paths: list[Path]) -> dict:
+    """``image_id`` of each image file, looked up by file name in a COCO ground truth.
+
+    Parameters
+    ----------
+    gt_path : str
+        COCO instances JSON.
+    paths : list of Path
+        The images of the run.
+
+    Returns
+    -------
+    dict of str -> int
+        File name -> ``image_id``.
+
+    Raises
+    ------
+    SystemExit
+        With code 2 when the file cannot be read or an image is not in it.
+    """
+    try:
+        ground_truth = json.loads(Path(gt_path).read_text())
+        ids = {str(entry["file_name"]): int(entry["id"]) for entry in ground_truth["images"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fail(f"cannot read the image ids of {gt_path}: {exc}")
+    missing = [path.name for path in paths if path.name not in ids]
+    if missing:
+        fail(f"{len(missing)} image(s) not in {gt_path}, e.g. {missing[0]}")
+    return ids
+
+
+def selective_search_results(image_id: int, boxes: list) -> list[dict]:
+    """COCO results entries of one image's Selective Search boxes.
+
+    Parameters
+    ----------
+    image_id : int
+    boxes : list of [x, y, w, h]
+        In Selective Search's order (best first).
+
+    Returns
+    -------
+    list of dict
+        ``image_id``, ``category_id`` 1, ``bbox`` and ``score`` ``1 - rank / len(boxes)``
+        (so that sorting by score keeps Selective Search's order).
+    """
+    count = len(boxes)
+    return [{"image_id": image_id, "category_id": 1, "bbox": [float(v) for v in box],
+             "score": 1.0 - rank / count} for rank, box in enumerate(boxes)]
 
 
 def target_holds(mode: str, ratio: float) -> bool:
@@ -427,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     paths = list_images(args.images, args.limit)
+    image_ids = coco_image_ids(args.coco_gt, paths) if args.ss_results else {}
 
     import cv2
 
@@ -469,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
                   "(not counted)\n")
 
             records = []
+            ss_results = []
             for index, path in enumerate(paths):
                 image = load(path)
                 order = rotated(methods, index)
@@ -483,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
                     "seconds": {m: results[m]["seconds"] for m in methods},
                     "cpu_seconds": {m: results[m]["cpu_seconds"] for m in methods},
                     "n_boxes": {m: results[m]["n_boxes"] for m in methods}})
+                if args.ss_results:
+                    ss_results += selective_search_results(image_ids[path.name],
+                                                           results[SS]["boxes"])
                 times = "  ".join(f"{m.upper()} {results[m]['seconds']:7.3f} s" for m in methods)
                 print(f"[{index + 1}/{len(paths)}] {path.name} {image.shape[1]}x{image.shape[0]} "
                       f"(order {'>'.join(m.upper() for m in order)}): {times}", flush=True)
@@ -514,6 +585,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.ss_results:
+        Path(args.ss_results).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.ss_results).write_text(json.dumps(ss_results))
+        print(f"wrote {args.ss_results}: {len(ss_results)} Selective Search boxes of "
+              f"{len(records)} images")
     return 0
 
 
