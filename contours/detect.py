@@ -391,8 +391,56 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
     return out
 
 
-def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> np.ndarray:
-    """Soft edge map (float32, (H, W), clipped to [0, 1]) of one scale, before NMS."""
+def _row_bands(n_rows: int, threads: int) -> list[tuple[int, int]]:
+    """Split ``n_rows`` window rows into at most ``threads`` bands ``[start, stop)`` of nearly
+    equal size; every band but the last has an even number of rows, so that each band starts
+    on an even row (the tree a window uses depends on the parity of its row)."""
+    if threads <= 1 or n_rows < 4:
+        return [(0, n_rows)]
+    size = max(2, -(-n_rows // threads))
+    size += size % 2
+    return [(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
+
+
+def _banded_edge_counts(stack, feature_a, feature_b, h1, w1, forest, n_eval, smooth, sharpen,
+                        bands):
+    """Boundary counts (float32, ``(h1 * STRIDE + LABEL_SIZE, w1 * STRIDE + LABEL_SIZE)``) of the
+    windows in the row ``bands``, each band computed by its own kernel calls.
+
+    The counts are sums of ones, exact in float32 in any order, so the result does not depend
+    on the bands."""
+    chn_w = stack.shape[2]
+    stack_flat = stack.ravel()
+    offset = (PATCH_SIZE - LABEL_SIZE) // 2
+
+    def band_counts(start, stop):
+        # the kernels see the band as rows 0..stop-start: the channels, the image and the
+        # output are shifted by the band's first row
+        leaves = _apply_forest(stack_flat[start * chn_w:], feature_a, feature_b, chn_w,
+                               stop - start, w1, forest.node_words, forest.node_thresholds,
+                               forest.table_roots, n_eval)
+        if sharpen == 0:
+            return _accumulate(leaves, forest.ring_pixels, forest.ring_starts, STRIDE)
+        return _accumulate_sharpen(leaves, forest.ring_pixels, forest.ring_starts,
+                                   forest.leaf_segs, forest.leaf_nsegs, forest.leaf_rows,
+                                   smooth[start * STRIDE:], STRIDE, offset, sharpen)
+
+    if len(bands) == 1:
+        return band_counts(*bands[0])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(bands)) as pool:
+        parts = list(pool.map(lambda band: band_counts(*band), bands))
+    counts = np.zeros((h1 * STRIDE + LABEL_SIZE, w1 * STRIDE + LABEL_SIZE), np.float32)
+    for (start, _), part in zip(bands, parts):
+        counts[start * STRIDE:start * STRIDE + part.shape[0]] += part
+    return counts
+
+
+def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int,
+                         threads: int = 1) -> np.ndarray:
+    """Soft edge map (float32, (H, W), clipped to [0, 1]) of one scale, before NMS; the forest
+    and the accumulation run on ``threads`` bands of rows at once (same result)."""
     height, width = rgb.shape[:2]
     pad = PATCH_SIZE // 2
     extra_h = (4 - (height + 2 * pad) % 4) % 4
@@ -404,16 +452,9 @@ def _detect_single_scale(rgb: np.ndarray, forest: EdgeForest, sharpen: int) -> n
     w1 = (padded.shape[1] - PATCH_SIZE + STRIDE - 1) // STRIDE
     feature_a, feature_b = stack_feature_offsets(chn_h, chn_w)
     n_eval = min(N_TREES_EVAL, forest.n_trees)
-    leaves = _apply_forest(stack.ravel(), feature_a, feature_b, chn_w, h1, w1, forest.node_words,
-                           forest.node_thresholds, forest.table_roots, n_eval)
-    offset = (PATCH_SIZE - LABEL_SIZE) // 2
-    if sharpen == 0:
-        acc = _accumulate(leaves, forest.ring_pixels, forest.ring_starts, STRIDE)
-    else:
-        smooth = conv_tri(padded, 1)
-        acc = _accumulate_sharpen(leaves, forest.ring_pixels, forest.ring_starts, forest.leaf_segs,
-                                  forest.leaf_nsegs, forest.leaf_rows, smooth, STRIDE, offset,
-                                  sharpen)
+    smooth = conv_tri(padded, 1) if sharpen else None
+    acc = _banded_edge_counts(stack, feature_a, feature_b, h1, w1, forest, n_eval, smooth,
+                              sharpen, _row_bands(h1, threads))
     gain = STRIDE ** 2 / LABEL_SIZE ** 2 / n_eval * SHARPEN_GAIN[sharpen]
     half = LABEL_SIZE // 2
     edges = acc[half:half + height, half:half + width] * np.float32(gain)
@@ -434,7 +475,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None,
                  multiscale: bool = False, sharpen: int = 2,
-                 nms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                 nms: bool = True, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Detect edges with the structured edge forest.
 
     Parameters
@@ -451,6 +492,9 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
     nms : bool
         Thin edges by non-maximum suppression along the orientation (and damp the
         5-pixel image border), as Dollar's edgesNms.
+    threads : int
+        The forest and the accumulation of each scale run on this many bands of rows at once,
+        one thread each (the kernels release the GIL). The result does not depend on it.
 
     Returns
     -------
@@ -462,7 +506,8 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
     Raises
     ------
     ValueError
-        For an unsupported image (dtype, shape, empty, float range) or ``sharpen``.
+        For an unsupported image (dtype, shape, empty, float range), ``sharpen`` or
+        ``threads``.
 
     Examples
     --------
@@ -474,6 +519,8 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
     """
     if sharpen not in (0, 1, 2) or isinstance(sharpen, bool):
         raise ValueError(f"sharpen must be 0, 1 or 2, not {sharpen!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
     rgb = as_rgb_float(image)
     forest = load_model(model)
     if N_RINGS < sharpen + 1:
@@ -485,11 +532,11 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
             h_s = max(1, int(round(height * factor)))
             w_s = max(1, int(round(width * factor)))
             scaled = np.clip(_resize(rgb, h_s, w_s), 0.0, 1.0)
-            edges_s = _detect_single_scale(scaled, forest, sharpen)
+            edges_s = _detect_single_scale(scaled, forest, sharpen, threads)
             total += _resize(edges_s, height, width)
         edges = np.clip(total / len(MULTISCALE_FACTORS), 0.0, 1.0).astype(np.float32)
     else:
-        edges = _detect_single_scale(rgb, forest, sharpen)
+        edges = _detect_single_scale(rgb, forest, sharpen, threads)
     orientation = edge_orientation(edges)
     if nms:
         edges = edge_nms(edges, orientation)

@@ -59,10 +59,11 @@ def non_negative_int(text: str) -> int:
 
 
 def add_threads_argument(parser) -> None:
-    """Add ``--threads N`` (the scales of one MCG image computed at the same time)."""
+    """Add ``--threads N`` (threads for one image: edge bands, MCG scales at the same time)."""
     parser.add_argument("--threads", type=positive_int, default=1,
-                        help="mcg mode: scales of one image computed at the same time (default "
-                        "1; same files; for one image on several cores, --workers for many)")
+                        help="threads per image: edges in bands of rows and, in mcg mode, the "
+                        "scales at the same time (default 1; same files; for one image on "
+                        "several cores, --workers for many)")
 
 
 class Terminated(KeyboardInterrupt):

@@ -127,7 +127,7 @@ def _add_time(times: dict, key: str, seconds: float) -> None:
 
 def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=None,
                       edge_nms: bool = False, edge_settings: EdgeSettings = _SINGLE,
-                      times: dict | None = None) -> MergeTree:
+                      times: dict | None = None, threads: int = 1) -> MergeTree:
     """Hierarchy of one image at its own resolution (one SCG scale).
 
     Parameters
@@ -143,6 +143,8 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
         Multiscale averaging and sharpening of the edges (default: single scale, sharpen 2).
     times : dict, optional
         Stage timings are added to it.
+    threads : int
+        Threads of the edge detection (bands of rows, :func:`contours.detect_edges`).
 
     Returns
     -------
@@ -155,7 +157,7 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
     t0 = time.perf_counter()
     edges, orientation = detect_edges(image, model=edge_model, nms=edge_nms,
                                       multiscale=edge_settings.multiscale,
-                                      sharpen=edge_settings.sharpen)
+                                      sharpen=edge_settings.sharpen, threads=threads)
     _add_time(times, "edges", time.perf_counter() - t0)
     return tree_from_contours(edges, orientation, solver=solver, times=times)
 
@@ -216,7 +218,8 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
         Stage timings are added to it (summed over the scales).
     threads : int
         Scales computed at the same time, each in its own thread (the kernels release the
-        GIL); the largest scale starts first. The trees do not depend on it.
+        GIL), the largest scale first; the edges of each scale are also detected in this many
+        bands of rows at once. The trees do not depend on it.
 
     Returns
     -------
@@ -231,7 +234,8 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     def one_scale(scale: float, edge_settings: EdgeSettings) -> tuple[MergeTree, dict]:
         scale_times: dict = {}
         tree = single_scale_tree(_resize_image(rgb, scale), solver=solver, edge_model=model,
-                                 edge_settings=edge_settings, times=scale_times)
+                                 edge_settings=edge_settings, times=scale_times,
+                                 threads=threads)
         if tree.shape != (height, width):
             t0 = time.perf_counter()
             tree = resample_tree(tree, (height, width))
@@ -371,8 +375,9 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         default: the values fit on BSDS500 train and shipped in ``mcg/models/calibration.json``
         (:mod:`mcg.calibration`) for this mode and edge preset.
     threads : int
-        ``mcg`` mode: the scales are computed in up to this many threads at once (the result
-        does not depend on it; 2 or 3 use as many cores for one image).
+        Threads for one image (the result does not depend on it): the edges are detected in
+        this many bands of rows at once and, in ``mcg`` mode, up to this many scales are
+        computed at the same time; 2 or 3 use as many cores.
 
     Returns
     -------

@@ -186,8 +186,9 @@ def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_mod
     return_details : bool
         Also return a dict with the ``UcmResult`` (``"hierarchies"``) and ``"times"``.
     threads : int
-        ``mcg`` mode: scales computed at the same time (see :func:`mcg.pipeline.im2ucm`); the
-        proposals do not depend on it.
+        Threads for one image: edge detection in bands of rows and, in ``mcg`` mode, scales
+        computed at the same time (see :func:`mcg.pipeline.im2ucm`); the proposals do not
+        depend on it.
 
     Returns
     -------

@@ -129,3 +129,33 @@ def test_two_segment_sharpening_equals_the_general_loop(sharpen, levels):
                                   forest.leaf_rows[used], smooth, STRIDE, offset, sharpen)
     assert fast.sum() > 0
     np.testing.assert_array_equal(fast, general)
+
+
+def test_row_bands_cover_the_rows_and_start_on_even_rows():
+    from contours.detect import _row_bands
+
+    assert _row_bands(100, 1) == [(0, 100)]
+    assert _row_bands(3, 4) == [(0, 3)]
+    for n_rows in (4, 5, 17, 120, 241):
+        for threads in (2, 3, 4, 7):
+            bands = _row_bands(n_rows, threads)
+            assert len(bands) <= threads
+            assert bands[0][0] == 0 and bands[-1][1] == n_rows
+            assert all(stop == start for (_, stop), (start, _) in zip(bands, bands[1:]))
+            assert all(start % 2 == 0 and stop > start for start, stop in bands)
+
+
+@pytest.mark.parametrize("sharpen,multiscale", [(2, False), (1, False), (0, False), (0, True)])
+def test_edges_in_bands_of_rows_equal_one_thread(sharpen, multiscale):
+    """threads=N splits the forest and the accumulation by rows: the same bits for any N."""
+    from skimage.data import astronaut
+
+    image = astronaut()[::2, ::3][:203, :150]  # odd sizes: uneven bands
+    reference = detect_edges(image, sharpen=sharpen, multiscale=multiscale, nms=False)
+    for threads in (2, 3, 5):
+        banded = detect_edges(image, sharpen=sharpen, multiscale=multiscale, nms=False,
+                              threads=threads)
+        np.testing.assert_array_equal(banded[0], reference[0])
+        np.testing.assert_array_equal(banded[1], reference[1])
+    with pytest.raises(ValueError, match="threads must be a whole number"):
+        detect_edges(image, threads=0)
