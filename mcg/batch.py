@@ -309,6 +309,17 @@ def _run_chunk(process: Callable, paths: list) -> list[tuple]:
     return [_run_one(process, path) for path in paths]
 
 
+#: Scheduler states of a task that no worker has started (``None``: not registered yet).
+NOT_STARTED = frozenset({None, "released", "waiting", "queued", "no-worker"})
+
+
+def _task_states(keys: list, dask_scheduler=None) -> dict:
+    """Run on the Dask scheduler: the state of each task key it knows (``processing``,
+    ``memory``, ``queued``, ...)."""
+    tasks = dask_scheduler.tasks
+    return {key: tasks[key].state for key in keys if key in tasks}
+
+
 def _run_on_dask(items: Iterator, process: Callable, scheduler, report: Callable,
                  label: str) -> None:
     """Images as tasks of a Dask distributed cluster, a bounded number at a time.
@@ -356,8 +367,10 @@ def _run_on_dask(items: Iterator, process: Callable, scheduler, report: Callable
             report_done(future, outcomes)
             hand_out()
     except KeyboardInterrupt:
-        processing = {key for keys in client.processing().values() for key in keys}
-        waiting = [f for f in in_flight if f.key not in processing and not f.done()]
+        # The scheduler's own task states decide what has not started: a task that just
+        # finished on a worker (its outputs written) may not be done() here yet, and is kept.
+        states = client.run_on_scheduler(_task_states, [f.key for f in in_flight])
+        waiting = [f for f in in_flight if not f.done() and states.get(f.key) in NOT_STARTED]
         client.cancel(waiting)
         for future in waiting:
             in_flight.pop(future, None)

@@ -533,3 +533,28 @@ def test_dask_cluster_run_gives_the_local_files_and_resumes(tmp_path, capsys):
     assert main(["edges", str(folder), "-o", str(tmp_path / "none"), "--scheduler",
                  "tcp://127.0.0.1:9"]) == 2
     assert "cannot connect to the Dask scheduler" in capsys.readouterr().err
+
+
+def test_dask_task_states_tell_started_from_not_started_tasks():
+    """On an interrupt only the tasks the scheduler has not started are cancelled: a finished
+    task (outputs written) and a running one are kept, whatever the client has heard yet."""
+    distributed = pytest.importorskip("distributed", reason="Dask extra not installed "
+                                      "(pip install \".[dask]\")")
+    from mcg.batch import NOT_STARTED, _task_states
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        finished = client.submit(sum, [1, 2], key="finished")
+        finished.result()
+        running = client.submit(time.sleep, 3, key="running")
+        queued = [client.submit(time.sleep, 3, key=f"queued-{i}") for i in range(3)]
+        _wait_for(lambda: "running" in {k for keys in client.processing().values()
+                                        for k in keys}, 30, "the first task to start")
+        states = client.run_on_scheduler(_task_states, ["finished", "running", "queued-2",
+                                                        "unknown"])
+        client.cancel([running, *queued])
+    assert states["finished"] == "memory" and states["finished"] not in NOT_STARTED
+    assert states["running"] == "processing" and states["running"] not in NOT_STARTED
+    assert states["queued-2"] in NOT_STARTED
+    assert states.get("unknown") in NOT_STARTED
