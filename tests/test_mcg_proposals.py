@@ -139,3 +139,21 @@ def test_candidate_models_are_looked_up_by_preset(tmp_path):
         load_candidate_models("scg", tmp_path, edges="fast")
     with pytest.raises(FileNotFoundError, match="model folder not found"):
         load_candidate_models("scg", tmp_path / "absent")
+
+
+@pytest.mark.parametrize("mode", ["scg", "mcg"])
+def test_threads_option_writes_the_same_file(tmp_path, mode):
+    """`mcg proposals --threads 2` (edge bands; MCG scales at once) writes the same bytes."""
+    import cv2
+    from skimage.data import astronaut
+
+    image_path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image_path), astronaut()[::4, ::4, ::-1])
+    files = {}
+    for threads in ("1", "2"):
+        out = tmp_path / f"out{threads}"
+        assert main(["proposals", str(image_path), "-o", str(out), "--mode", mode,
+                     "--threads", threads]) == 0
+        files[threads] = (out / "astronaut.npz").read_bytes()
+    assert files["1"] == files["2"]
+    assert load_proposals(tmp_path / "out1" / "astronaut.npz").n_proposals > 100
