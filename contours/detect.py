@@ -93,6 +93,14 @@ def check_image(image) -> np.ndarray:
     return image
 
 
+def check_threads(threads) -> int:
+    """Return ``threads`` if it is a whole number of at least 1 (a thread count for one image),
+    else raise ValueError naming it."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    return threads
+
+
 def as_rgb_float(image: np.ndarray) -> np.ndarray:
     """Validate an image and convert it to float32 RGB in [0, 1].
 
@@ -519,8 +527,7 @@ def detect_edges(image: np.ndarray, model: EdgeForest | str | Path | None = None
     """
     if sharpen not in (0, 1, 2) or isinstance(sharpen, bool):
         raise ValueError(f"sharpen must be 0, 1 or 2, not {sharpen!r}")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    check_threads(threads)
     rgb = as_rgb_float(image)
     forest = load_model(model)
     if N_RINGS < sharpen + 1:

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from contours import detect_edges
-from contours.detect import check_image, load_model
+from contours.detect import check_image, check_threads, load_model
 from grouping.hierarchy import MergeTree
 from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD, multiscale_hierarchy
 from grouping.owt import oriented_watershed
@@ -405,8 +405,7 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
             f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
         )
     times: dict = {}
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    check_threads(threads)
     scale_trees = per_scale_trees(rgb, mode, solver=solver, edge_model=edge_model, edges=edges,
                                   times=times, threads=threads)
     # Both modes end as the release's img2ucms: (align,) combine, rebuild by mean boundary
