@@ -24,13 +24,15 @@ import numpy as np  # noqa: E402
 
 from common import jpg_images  # noqa: E402 (this folder, first on sys.path)
 
-#: Proposal arrays that must not depend on the number of threads.
-COMPARED = ("superpixels", "leaf_indices", "leaf_offsets", "scores", "boxes")
-
 
 def same_proposals(a, b) -> bool:
-    """Whether two :class:`mcg.Proposals` have identical arrays (:data:`COMPARED`)."""
-    return all(np.array_equal(getattr(a, name), getattr(b, name)) for name in COMPARED)
+    """Whether two :class:`mcg.Proposals` have identical arrays in the file format's canonical
+    form (:func:`grouping.proposal_format.proposal_arrays`: superpixels, leaf sets, scores,
+    boxes)."""
+    from grouping.proposal_format import proposal_arrays
+
+    arrays_a, arrays_b = proposal_arrays(a), proposal_arrays(b)
+    return all(np.array_equal(arrays_a[name], arrays_b[name]) for name in arrays_a)
 
 
 def main(argv=None) -> int:

@@ -401,7 +401,7 @@ def coco_image_ids(gt_path: str, paths: list[Path]) -> dict:
     Parameters
     ----------
     gt_path : str
-        COCO instances JSON.
+        COCO instances JSON (read by :class:`eval.coco_io.CocoGroundTruth`).
     paths : list of Path
         The images of the run.
 
@@ -415,10 +415,11 @@ def coco_image_ids(gt_path: str, paths: list[Path]) -> dict:
     SystemExit
         With code 2 when the file cannot be read or an image is not in it.
     """
+    from eval.coco_io import CocoGroundTruth
+
     try:
-        ground_truth = json.loads(Path(gt_path).read_text())
-        ids = {str(entry["file_name"]): int(entry["id"]) for entry in ground_truth["images"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        ids = {info.file_name: info.image_id for info in CocoGroundTruth(gt_path).images}
+    except (OSError, ValueError) as exc:
         fail(f"cannot read the image ids of {gt_path}: {exc}")
     missing = [path.name for path in paths if path.name not in ids]
     if missing:

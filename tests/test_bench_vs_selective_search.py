@@ -48,8 +48,9 @@ def test_selective_search_boxes_round_trip_through_the_proposal_benchmark(bench,
 
 def test_image_ids_by_file_name(bench, tmp_path):
     gt = tmp_path / "gt.json"
-    gt.write_text(json.dumps({"images": [{"id": 7, "file_name": "b.jpg"},
-                                         {"id": 3, "file_name": "a.jpg"}]}))
+    gt.write_text(json.dumps({"images": [{"id": 7, "file_name": "b.jpg", "height": 4, "width": 5},
+                                         {"id": 3, "file_name": "a.jpg", "height": 4, "width": 5}],
+                              "annotations": [], "categories": []}))
     assert bench.coco_image_ids(str(gt), [Path("x/a.jpg"), Path("y/b.jpg")]) == {"a.jpg": 3,
                                                                                  "b.jpg": 7}
     with pytest.raises(SystemExit):
