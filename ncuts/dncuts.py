@@ -334,7 +334,8 @@ def dncuts(
     decimate : int, default 2
         Decimation factor per level and axis.
     return_info : bool, default False
-        Also return a dict with ``levels`` (applied), ``reduced_nodes`` and ``reduced_shape``.
+        Also return a dict with ``levels`` (applied), ``reduced_nodes``, ``reduced_shape`` and
+        ``upsampled`` (the eigenvectors brought to the pixels, before whitening, (H*W, k)).
     check_symmetry : bool, default True
         Verify that ``W`` is symmetric (skip only for matrices symmetric by construction).
 
@@ -372,13 +373,7 @@ def dncuts(
     transfers = []
     cur = (h, w)
     for _ in range(levels):
-        keep = _decimation_keep(cur, decimate)
-        column_map = np.full(A.shape[0], -1, dtype=np.int64)
-        column_map[keep] = np.arange(keep.size)
-        ptr, idx, val = _select_columns(A.indptr, A.indices, A.data, column_map, keep.size)
-        B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
-        row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
-        C = sp.diags(1.0 / row_sum) @ B
+        keep, C = _transfer(A, cur, decimate)
         # B^T = A[kept, :] exactly (A is exactly symmetric: checked or promised by the caller at
         # the first level, by the averaging below later): a row selection, not a transpose
         A = (A[keep, :] @ C).tocsr()
@@ -391,7 +386,76 @@ def dncuts(
         vectors = C @ vectors
     # Signs were fixed on the reduced eigenvectors; upsampling and ZCA whitening are
     # sign-equivariant, so the output is deterministic without another pass.
-    vectors = whiten(vectors)
+    whitened = whiten(vectors)
     if return_info:
-        return values, vectors, {"levels": levels, "reduced_nodes": A.shape[0], "reduced_shape": cur}
-    return values, vectors
+        return values, whitened, {"levels": levels, "reduced_nodes": A.shape[0],
+                                  "reduced_shape": cur, "upsampled": vectors}
+    return values, whitened
+
+
+def _transfer(A: sp.csr_matrix, shape: tuple[int, int], decimate: int):
+    """One DNCuts level's kept pixels and interpolation matrix ``C = diag(B 1 + eps)^-1 B``,
+    ``B = A[:, keep]`` (shape (n, n_kept), CSR)."""
+    keep = _decimation_keep(shape, decimate)
+    column_map = np.full(A.shape[0], -1, dtype=np.int64)
+    column_map[keep] = np.arange(keep.size)
+    ptr, idx, val = _select_columns(A.indptr, A.indices, A.data, column_map, keep.size)
+    B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
+    row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
+    return keep, sp.diags(1.0 / row_sum) @ B
+
+
+def interpolate_eigenvectors(
+    W: sp.spmatrix,
+    shape: tuple[int, int],
+    coarse_vectors: np.ndarray,
+    decimate: int = 2,
+    check_symmetry: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors of a graph brought from the decimated grid by one DNCuts upsampling step.
+
+    The vectors of a graph on the grid of ``W``'s kept pixels (odd rows and columns), e.g.
+    those of the same image at half the resolution, are upsampled with the interpolation
+    matrix ``C`` of ``W``'s first DNCuts level (``x <- C x``, an average over each pixel's
+    kept neighbours weighted by their affinity, so the vectors follow ``W``'s contours), then
+    whitened as :func:`dncuts` does. No eigenproblem is solved.
+
+    Parameters
+    ----------
+    W : sparse matrix, shape (H*W, H*W), float64
+        Symmetric non-negative affinity over the pixels, row-major pixel order.
+    shape : (int, int)
+        Image size ``(H, W)``.
+    coarse_vectors : ndarray, shape ((H // decimate) * (W // decimate), k), float
+        Vectors on the decimated grid (row-major), before whitening (``dncuts(...,
+        return_info=True)[2]["upsampled"]``).
+    decimate : int, default 2
+    check_symmetry : bool, default True
+
+    Returns
+    -------
+    whitened : ndarray, shape (H*W, k), float64
+        Upsampled and whitened vectors (as :func:`dncuts`'s).
+    upsampled : ndarray, shape (H*W, k), float64
+        Upsampled, before whitening.
+
+    Raises
+    ------
+    ValueError
+        ``W`` not matching ``shape``, or ``coarse_vectors`` not on the decimated grid.
+    """
+    if len(shape) != 2 or min(shape) < 1 or decimate < 2:
+        raise ValueError(f"need shape (H, W) with H, W >= 1 and decimate >= 2, got {shape}, {decimate}")
+    h, w = int(shape[0]), int(shape[1])
+    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
+    if A.shape[0] != h * w:
+        raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
+    coarse_vectors = np.asarray(coarse_vectors, dtype=np.float64)
+    n_coarse = (h // decimate) * (w // decimate)
+    if coarse_vectors.ndim != 2 or coarse_vectors.shape[0] != n_coarse or n_coarse == 0:
+        raise ValueError(
+            f"coarse_vectors must have shape ({n_coarse}, k): one row per pixel of the "
+            f"{h // decimate}x{w // decimate} decimated grid, got {coarse_vectors.shape}")
+    _, C = _transfer(A, (h, w), decimate)
+    upsampled = C.tocsr() @ coarse_vectors
+    return whiten(upsampled), upsampled

@@ -200,3 +200,45 @@ def test_tolerated_asymmetry_is_symmetrized_before_decimation():
     got = dncuts(noisy, (30, 40))
     want = dncuts(symmetric, (30, 40), check_symmetry=False)
     assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
+def test_interpolating_from_the_first_reduced_graph_is_one_more_dncuts_level(two_region):
+    # dncuts with L levels = one upsampling step (interpolate_eigenvectors) of the vectors that
+    # L - 1 levels give on the graph reduced once
+    h, w, W = two_region
+    values, vectors, info = dncuts(W, (h, w), n_vectors=6, n_levels=2, return_info=True)
+    keep, C = dn._transfer(W.tocsr(), (h, w), 2)
+    reduced = (W.tocsr()[keep, :] @ C).tocsr()
+    reduced = (0.5 * (reduced + reduced.T)).tocsr()
+    reduced.sort_indices()
+    coarse_values, _, coarse_info = dncuts(reduced, (h // 2, w // 2), n_vectors=6, n_levels=1,
+                                           return_info=True)
+    np.testing.assert_allclose(coarse_values, values, rtol=1e-9, atol=1e-12)
+    whitened, upsampled = dn.interpolate_eigenvectors(W, (h, w), coarse_info["upsampled"])
+    np.testing.assert_allclose(upsampled, info["upsampled"], rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(whitened, vectors, rtol=1e-6, atol=1e-8)
+    # the second vector still splits the two regions at the full resolution
+    assert separates(whitened[:, 1], h, w, 30)
+
+
+def test_interpolation_follows_the_fine_graph_contours():
+    # vectors of the half-size image, brought to the full size along the full-size affinity
+    h, w, col = 40, 60, 31  # the contour lies between two kept columns' neighbours
+    W = intervening_contour_affinity(two_region_map(h, w, col, noise=0.02))
+    W_half = intervening_contour_affinity(two_region_map(h // 2, w // 2, col // 2, noise=0.02))
+    _, _, info = dncuts(W_half, (h // 2, w // 2), n_vectors=4, n_levels=1, return_info=True)
+    whitened, upsampled = dn.interpolate_eigenvectors(W, (h, w), info["upsampled"])
+    assert whitened.shape == upsampled.shape == (h * w, 4)
+    assert separates(whitened[:, 1], h, w, col)
+    # each fine pixel's value is a convex combination of kept pixels' values
+    coarse = info["upsampled"][:, 1]
+    assert upsampled[:, 1].min() >= coarse.min() - 1e-12
+    assert upsampled[:, 1].max() <= coarse.max() + 1e-12
+
+
+def test_interpolation_rejects_vectors_of_another_grid(two_region):
+    h, w, W = two_region
+    with pytest.raises(ValueError, match=r"coarse_vectors must have shape \(600, k\)"):
+        dn.interpolate_eigenvectors(W, (h, w), np.ones((601, 3)))
+    with pytest.raises(ValueError, match="W has 2400 nodes"):
+        dn.interpolate_eigenvectors(W, (h, w + 1), np.ones((600, 3)))

@@ -174,3 +174,29 @@ def test_globalize_extra_levels_keep_the_spectral_weighting():
     assert ratio == pytest.approx(2.0 ** (-0.5 / np.sqrt(2)), rel=1e-6)
     assert 0.7 < three["spectral"][arcs].mean() / two["spectral"][arcs].mean() < 1.4
     assert np.corrcoef(three["spectral"][arcs], two["spectral"][arcs])[0, 1] > 0.9
+
+
+def test_globalize_reuses_the_eigenvectors_of_the_half_size_image():
+    def long_contour_and_weak_arc(h, w):
+        o = np.zeros((2 * h + 1, 2 * w + 1))
+        o[1::2, w] = 0.5  # full height, between columns w/2 - 1 and w/2
+        o[h + 1, 1 + w // 4: w // 2 - 4: 2] = 0.05  # a weak arc inside the left half
+        return o
+
+    half, half_details = globalize(long_contour_and_weak_arc(40, 60), return_details=True)
+    basis = half_details["basis"]
+    assert basis.shape == (40, 60) and basis.upsampled.shape == (40 * 60, 6)
+    np.testing.assert_array_equal(basis.eigenvalues, half_details["eigenvalues"])
+    o = long_contour_and_weak_arc(80, 120)
+    own, own_details = globalize(o, return_details=True)
+    reused, details = globalize(o, coarse=basis, return_details=True)
+    np.testing.assert_array_equal(details["eigenvalues"], basis.eigenvalues)
+    assert details["basis"].upsampled.shape == (80 * 120, 6)
+    arcs = o > 0
+    spectral = details["spectral"]
+    np.testing.assert_allclose(reused[arcs], o[arcs] + spectral[arcs] / 60.0)
+    # the same globalization as solving at this size: the long contour dominates
+    assert spectral[1::2, 120].mean() > 5 * spectral[81, 31:55:2].mean()
+    assert np.corrcoef(spectral[arcs], own_details["spectral"][arcs])[0, 1] > 0.9
+    with pytest.raises(ValueError, match="coarse basis of a 40x60 image does not fit a 84x120"):
+        globalize(np.zeros((2 * 84 + 1, 2 * 120 + 1)), coarse=basis)
