@@ -184,3 +184,45 @@ def test_threads_compute_the_scales_concurrently_with_the_same_result():
     assert set(one.times) == set(two.times)
     with pytest.raises(ValueError, match="threads must be a whole number"):
         im2ucm(image, mode="mcg", threads=0)
+
+
+def test_scale_2_can_reuse_the_eigenvectors_of_scale_1(monkeypatch):
+    import cv2
+    from skimage.data import astronaut
+
+    import importlib
+
+    from mcg.pipeline import HALF_SCALE_EIGENVECTORS
+
+    dncuts_module = importlib.import_module("ncuts.dncuts")  # the package exports a function of that name
+
+    image = cv2.resize(astronaut(), (96, 80), interpolation=cv2.INTER_AREA)
+    solve = dncuts_module.solve_generalized_ncuts
+    solved_sizes = []
+
+    def counting_solve(A, *args, **kwargs):
+        solved_sizes.append(A.shape[0])
+        return solve(A, *args, **kwargs)
+
+    monkeypatch.setattr(dncuts_module, "solve_generalized_ncuts", counting_solve)
+    assert HALF_SCALE_EIGENVECTORS == {"accurate": (), "fast": ()}
+    shipped = im2ucm(image, mode="mcg", edges="fast", return_details=True)
+    assert len(solved_sizes) == 3  # scales 2, 1 and 0.5
+    solved_sizes.clear()
+    monkeypatch.setitem(HALF_SCALE_EIGENVECTORS, "fast", (2.0,))
+    reused = [im2ucm(image, mode="mcg", edges="fast", threads=threads, return_details=True)
+              for threads in (1, 2)]
+    # scales 1 and 0.5 (80x96 and 40x48 pixels, 2 DNCuts levels each), for each thread count;
+    # scale 2's eigenvectors are scale 1's, upsampled
+    assert sorted(solved_sizes) == [10 * 12, 10 * 12, 20 * 24, 20 * 24]
+    for scale in (1.0, 0.5):
+        assert reused[0].scale_trees[scale] == shipped.scale_trees[scale]
+    assert reused[0].scale_trees[2.0] != shipped.scale_trees[2.0]
+    assert reused[0].scale_trees[2.0] == reused[1].scale_trees[2.0]
+    assert reused[0].tree == reused[1].tree
+    # a chain of reuses (2 from 1, 1 from 0.5): one solve, the same trees with threads
+    solved_sizes.clear()
+    monkeypatch.setitem(HALF_SCALE_EIGENVECTORS, "fast", (2.0, 1.0))
+    chained = [im2ucm(image, mode="mcg", edges="fast", threads=threads) for threads in (1, 2)]
+    assert solved_sizes == [10 * 12] * 2
+    assert chained[0] == chained[1]
