@@ -357,12 +357,7 @@ def dncuts(
     ValueError
         Bad ``W`` (see :func:`exact_ncuts`), ``shape`` not matching ``W``, bad parameters.
     """
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
-    h, w = int(shape[0]), int(shape[1])
-    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
-    if A.shape[0] != h * w:
-        raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
+    A, h, w = _check_grid_affinity(W, shape, check_symmetry)
     if n_vectors < 1 or n_levels < 0 or decimate < 2:
         raise ValueError(
             f"need n_vectors >= 1, n_levels >= 0, decimate >= 2; got {n_vectors}, {n_levels}, {decimate}"
@@ -394,6 +389,18 @@ def dncuts(
         return values, whitened, {"levels": levels, "reduced_nodes": A.shape[0],
                                   "reduced_shape": cur, "upsampled": vectors}
     return values, whitened
+
+
+def _check_grid_affinity(W, shape, check_symmetry: bool) -> tuple[sp.csr_matrix, int, int]:
+    """``W`` checked (:func:`_check_affinity`) against an image size ``(H, W)``; returns it as
+    CSR with ``H`` and ``W``."""
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
+    h, w = int(shape[0]), int(shape[1])
+    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
+    if A.shape[0] != h * w:
+        raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
+    return A, h, w
 
 
 def _transfer(A: sp.csr_matrix, shape: tuple[int, int], decimate: int):
@@ -447,12 +454,9 @@ def interpolate_eigenvectors(
     ValueError
         ``W`` not matching ``shape``, or ``coarse_vectors`` not on the decimated grid.
     """
-    if len(shape) != 2 or min(shape) < 1 or decimate < 2:
-        raise ValueError(f"need shape (H, W) with H, W >= 1 and decimate >= 2, got {shape}, {decimate}")
-    h, w = int(shape[0]), int(shape[1])
-    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
-    if A.shape[0] != h * w:
-        raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
+    if decimate < 2:
+        raise ValueError(f"decimate must be >= 2, got {decimate}")
+    A, h, w = _check_grid_affinity(W, shape, check_symmetry)
     coarse_vectors = np.asarray(coarse_vectors, dtype=np.float64)
     n_coarse = (h // decimate) * (w // decimate)
     if coarse_vectors.ndim != 2 or coarse_vectors.shape[0] != n_coarse or n_coarse == 0:

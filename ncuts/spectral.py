@@ -263,6 +263,8 @@ def globalize(
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if not (saturation > 0 and np.isfinite(saturation)):
         raise ValueError(f"saturation must be a finite number > 0, got {saturation}")
+    if eigenvalue_scale is not None and not (eigenvalue_scale > 0 and np.isfinite(eigenvalue_scale)):
+        raise ValueError(f"eigenvalue_scale must be a finite number > 0, got {eigenvalue_scale}")
     arr = check_double_size_map(owt2)
     shape = ((arr.shape[0] - 1) // 2, (arr.shape[1] - 1) // 2)
     times = {}
@@ -270,7 +272,6 @@ def globalize(
     W = intervening_contour_affinity(arr, radius=radius, gamma=gamma, scale=scale)
     t1 = time.perf_counter()
     times["affinity"] = t1 - t0
-    upsampled = None
     if coarse is not None:
         if tuple(coarse.shape) != (shape[0] // 2, shape[1] // 2):
             raise ValueError(f"coarse basis of a {coarse.shape[0]}x{coarse.shape[1]} image does not "
@@ -279,24 +280,22 @@ def globalize(
         vectors, upsampled = interpolate_eigenvectors(W, shape, coarse.upsampled, check_symmetry=False)
         # the same image at twice the resolution: its graph's small eigenvalues are about a
         # quarter of the half-size graph's (measured: 0.25-0.27 on COCO images at scales 1 and 2)
-        values, default_scale = coarse.eigenvalues, HALF_SIZE_EIGENVALUE_RATIO
-        eigenvalue_scale = None
-    elif solver == "dncuts":
-        levels = adaptive_levels(shape, n_vectors, n_levels, max_reduced_nodes)
-        values, vectors, info = dncuts(W, shape, n_vectors=n_vectors, n_levels=levels,
-                                       check_symmetry=False, return_info=True)
-        upsampled = info["upsampled"]
-        # each squaring step roughly doubles the small eigenvalues
-        default_scale = 2.0 ** -(levels - n_levels)
+        values, lam_scale = coarse.eigenvalues, HALF_SIZE_EIGENVALUE_RATIO
     else:
-        values, vectors = exact_ncuts(W, n_vectors=n_vectors, check_symmetry=False)
-        upsampled = vectors
-        default_scale = float(2**n_levels)
+        if solver == "dncuts":
+            levels = adaptive_levels(shape, n_vectors, n_levels, max_reduced_nodes)
+            values, vectors, info = dncuts(W, shape, n_vectors=n_vectors, n_levels=levels,
+                                           check_symmetry=False, return_info=True)
+            upsampled = info["upsampled"]
+            # each squaring step roughly doubles the small eigenvalues
+            default_scale = 2.0 ** -(levels - n_levels)
+        else:
+            values, vectors = exact_ncuts(W, n_vectors=n_vectors, check_symmetry=False)
+            upsampled = vectors
+            default_scale = float(2**n_levels)
+        lam_scale = default_scale if eigenvalue_scale is None else float(eigenvalue_scale)
     t2 = time.perf_counter()
     times["eigen"] = t2 - t1
-    lam_scale = default_scale if eigenvalue_scale is None else float(eigenvalue_scale)
-    if not (lam_scale > 0 and np.isfinite(lam_scale)):
-        raise ValueError(f"eigenvalue_scale must be a finite number > 0, got {eigenvalue_scale}")
     spectral = spectral_boundaries(vectors, values * lam_scale, shape)
     term = spectral / saturation
     if restrict_to_arcs:
