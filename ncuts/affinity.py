@@ -138,13 +138,17 @@ def _walk_tables(offsets: np.ndarray, map_width: int) -> tuple[np.ndarray, np.nd
 
 
 @njit(cache=True, nogil=True)
-def _walk_max(flat, base, table, k, count):
+def _walk_argmax(flat, base, table, k, count):
+    """Index in ``flat`` of the first largest element crossed by walk ``k`` from ``base``, or
+    -1 if none is positive."""
     best = 0.0
+    best_at = -1
     for j in range(count):
-        v = flat[base + table[k, j]]
-        if v > best:
-            best = v
-    return best
+        at = base + table[k, j]
+        if flat[at] > best:
+            best = flat[at]
+            best_at = at
+    return best_at
 
 
 @njit(cache=True, nogil=True)
@@ -170,6 +174,12 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table,
             n_pairs += 1
     pair_value = np.empty((n, n_pairs))
     value_no_boundary = _ic_value(0.0, gamma)
+    # the affinity of a walk whose largest element is e, for every element on a boundary:
+    # far fewer elements than pairs cross one
+    element_value = np.empty(flat.shape[0])
+    for e in range(flat.shape[0]):
+        if flat[e] > 0.0:
+            element_value[e] = _ic_value(flat[e], gamma)
     for r in range(height):
         for c in range(width):
             p = r * width + c
@@ -181,20 +191,40 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table,
                 cc = c + offsets[k, 1]
                 if rr >= height or cc < 0 or cc >= width:
                     continue
-                m_fwd = _walk_max(flat, base, forward_table, k, walk_counts[k, 0])
+                e_fwd = _walk_argmax(flat, base, forward_table, k, walk_counts[k, 0])
+                # most pairs cross no boundary at all: the value of m = 0
+                value = value_no_boundary if e_fwd < 0 else element_value[e_fwd]
                 # axis-aligned and diagonal walks cross the same elements both ways
-                if walk_counts[k, 1] == 0:
-                    m_bwd = m_fwd
-                else:
-                    m_bwd = _walk_max(flat, base, backward_table, k, walk_counts[k, 1])
-                # most pairs cross no boundary at all: reuse the precomputed value
-                value = value_no_boundary if m_fwd == 0.0 else _ic_value(m_fwd, gamma)
-                if m_bwd != m_fwd:
-                    value = 0.5 * (value + _ic_value(m_bwd, gamma))
+                if walk_counts[k, 1] > 0:
+                    e_bwd = _walk_argmax(flat, base, backward_table, k, walk_counts[k, 1])
+                    m_fwd = 0.0 if e_fwd < 0 else flat[e_fwd]
+                    m_bwd = 0.0 if e_bwd < 0 else flat[e_bwd]
+                    if m_bwd != m_fwd:
+                        value = 0.5 * (value + _ic_value(m_bwd, gamma))
                 pair_value[p, pair_column[k]] = value
+    # the neighbour of pixel p at offset k is p + flat_offset[k]; its value sits in row
+    # p + source_shift[k] of pair_value, column source_column[k] (-1: the diagonal, 1)
+    flat_offset = np.empty(n_off, np.int64)
+    source_shift = np.zeros(n_off, np.int64)
+    source_column = np.full(n_off, -1, np.int64)
+    reach_r = 0
+    reach_c = 0
+    for k in range(n_off):
+        flat_offset[k] = offsets[k, 0] * width + offsets[k, 1]
+        reach_r = max(reach_r, abs(offsets[k, 0]))
+        reach_c = max(reach_c, abs(offsets[k, 1]))
+        if pair_column[k] >= 0:
+            source_column[k] = pair_column[k]
+        elif offsets[k, 0] != 0 or offsets[k, 1] != 0:
+            source_shift[k] = flat_offset[k]
+            source_column[k] = pair_column[mirror[k]]
     indptr = np.zeros(n + 1, dtype=np.int64)
     for r in range(height):
+        inner_row = r >= reach_r and r < height - reach_r
         for c in range(width):
+            if inner_row and c >= reach_c and c < width - reach_c:
+                indptr[r * width + c + 1] = n_off
+                continue
             count = 0
             for k in range(n_off):
                 rr = r + offsets[k, 0]
@@ -208,24 +238,22 @@ def _ic_affinity_csr(owt2_scaled, height, width, offsets, mirror, forward_table,
     indices = np.empty(nnz, dtype=np.int32)
     data = np.empty(nnz, dtype=np.float64)
     for r in range(height):
+        inner_row = r >= reach_r and r < height - reach_r
         for c in range(width):
             p = r * width + c
             pos = indptr[p]
+            inner = inner_row and c >= reach_c and c < width - reach_c
             for k in range(n_off):
-                dr = offsets[k, 0]
-                dc = offsets[k, 1]
-                rr = r + dr
-                cc = c + dc
-                if rr < 0 or rr >= height or cc < 0 or cc >= width:
-                    continue
-                q = rr * width + cc
-                if dr == 0 and dc == 0:
+                if not inner:
+                    rr = r + offsets[k, 0]
+                    cc = c + offsets[k, 1]
+                    if rr < 0 or rr >= height or cc < 0 or cc >= width:
+                        continue
+                if source_column[k] < 0:
                     data[pos] = 1.0
-                elif pair_column[k] >= 0:
-                    data[pos] = pair_value[p, pair_column[k]]
                 else:
-                    data[pos] = pair_value[q, pair_column[mirror[k]]]
-                indices[pos] = q
+                    data[pos] = pair_value[p + source_shift[k], source_column[k]]
+                indices[pos] = p + flat_offset[k]
                 pos += 1
     return indptr, indices, data
 
