@@ -68,23 +68,46 @@ def _check_affinity(W, name: str = "W", check_symmetry: bool = True) -> sp.csr_m
     if W.shape[0] == 0:
         raise ValueError(f"{name} is empty (0 nodes)")
     W = sp.csr_matrix(W, dtype=np.float64)
-    if W.nnz and not np.all(np.isfinite(W.data)):
+    finite, smallest, n_isolated = _value_summary(W.indptr, W.data)
+    if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
-    if W.nnz and W.data.min() < 0:
-        raise ValueError(f"{name} must be non-negative, its minimum is {W.data.min():g}")
+    if smallest < 0:
+        raise ValueError(f"{name} must be non-negative, its minimum is {smallest:g}")
     if check_symmetry and W.nnz:
         W.sum_duplicates()
         W.sort_indices()
         asym = _csr_asymmetry(W.indptr, W.indices, W.data)
         if asym > 1e-9 * np.abs(W.data).max():
             raise ValueError(f"{name} must be symmetric (largest |W - W^T| entry is {asym:g})")
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    if np.any(degree <= 0):
+    # finite and non-negative: a node's degree is 0 exactly when none of its entries is positive
+    if n_isolated:
         raise ValueError(
-            f"{name} has {int(np.sum(degree <= 0))} node(s) with zero degree; "
+            f"{name} has {n_isolated} node(s) with zero degree; "
             "give every node a positive self-affinity"
         )
     return W
+
+
+@njit(cache=True, nogil=True)
+def _value_summary(indptr, data):
+    """Of a CSR matrix's stored values: whether all are finite, the smallest (0 if none is
+    stored), and the number of rows without a positive value."""
+    all_finite = True
+    smallest = 0.0 if data.shape[0] == 0 else np.inf
+    n_isolated = 0
+    for i in range(indptr.shape[0] - 1):
+        positive = False
+        for t in range(indptr[i], indptr[i + 1]):
+            value = data[t]
+            if not np.isfinite(value):
+                all_finite = False
+            if value < smallest:
+                smallest = value
+            if value > 0:
+                positive = True
+        if not positive:
+            n_isolated += 1
+    return all_finite, smallest, n_isolated
 
 
 def _fix_signs(vectors: np.ndarray) -> np.ndarray:
