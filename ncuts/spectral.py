@@ -112,6 +112,10 @@ def _accumulate_gradient(total, img, weight):
                 total[2 * r + 2, 2 * c + 2] += max(max(a, b), max(d, e)) * weight
 
 
+#: The spectral boundary map is the weighted gradient sum to this power (the release's).
+SPECTRAL_EXPONENT = 1.0 / np.sqrt(2.0)
+
+
 def _copy_frame(bdry):
     """Outer frame copied from the adjacent rows/columns, in the release's order."""
     bdry[0, :] = bdry[1, :]
@@ -144,6 +148,11 @@ def spectral_boundaries(
     spectral : ndarray, shape (2H+1, 2W+1), float64
         ``(sum_v grad(minmax(v)) / sqrt(lambda_v)) ** (1/sqrt(2))`` on the double grid, >= 0.
     """
+    return _gradient_sum(eigenvectors, eigenvalues, shape, skip_first) ** SPECTRAL_EXPONENT
+
+
+def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> np.ndarray:
+    """:func:`spectral_boundaries` before the final power (same parameters)."""
     h, w = int(shape[0]), int(shape[1])
     vecs = np.asarray(eigenvectors, dtype=np.float64)
     vals = np.asarray(eigenvalues, dtype=np.float64).ravel()
@@ -152,18 +161,19 @@ def spectral_boundaries(
     if vals.shape[0] != vecs.shape[1]:
         raise ValueError(f"{vals.shape[0]} eigenvalues for {vecs.shape[1]} eigenvectors")
     total = np.zeros((2 * h + 1, 2 * w + 1))
+    columns = np.ascontiguousarray(vecs.T)  # each eigenvector contiguous
     for v in range(1 if skip_first else 0, vecs.shape[1]):
         if not vals[v] > 0:
             continue
-        img = vecs[:, v].reshape(h, w)
+        img = columns[v].reshape(h, w)
         lo, hi = img.min(), img.max()
         if not hi - lo > 1e-12 * max(1.0, abs(hi), abs(lo)):
             continue  # constant vector: no boundary (the release would divide by 0)
         # gradient of (img - lo) / (hi - lo), weighted by 1 / sqrt(lambda); the frame copy is
         # linear, so it is applied once to the sum
-        _accumulate_gradient(total, np.ascontiguousarray(img), 1.0 / ((hi - lo) * np.sqrt(vals[v])))
+        _accumulate_gradient(total, img, 1.0 / ((hi - lo) * np.sqrt(vals[v])))
     _copy_frame(total)
-    return total ** (1.0 / np.sqrt(2.0))
+    return total
 
 
 def adaptive_levels(shape: tuple[int, int], n_vectors: int, n_levels: int,
@@ -296,11 +306,18 @@ def globalize(
         lam_scale = default_scale if eigenvalue_scale is None else float(eigenvalue_scale)
     t2 = time.perf_counter()
     times["eigen"] = t2 - t1
-    spectral = spectral_boundaries(vectors, values * lam_scale, shape)
-    term = spectral / saturation
-    if restrict_to_arcs:
-        term = np.where(arr > 0, term, 0.0)
-    out = arr + term
+    gradient = _gradient_sum(vectors, values * lam_scale, shape)
+    if restrict_to_arcs and not return_details:
+        # the power only where it is added: the arcs are a small part of the grid
+        arcs = arr > 0
+        out = arr + 0.0
+        out[arcs] += gradient[arcs] ** SPECTRAL_EXPONENT / saturation
+    else:
+        spectral = gradient ** SPECTRAL_EXPONENT
+        term = spectral / saturation
+        if restrict_to_arcs:
+            term = np.where(arr > 0, term, 0.0)
+        out = arr + term
     times["spectral"] = time.perf_counter() - t2
     if return_details:
         basis = SpectralBasis(shape=shape, eigenvalues=values * lam_scale, upsampled=upsampled)

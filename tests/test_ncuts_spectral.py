@@ -111,6 +111,15 @@ def test_globalize_combines_owt_and_spectral():
     np.testing.assert_allclose(full, o + spectral / 60.0)
 
 
+def test_globalize_arcs_only_power_has_the_bits_of_the_full_map():
+    # without details, the power is taken on the arcs alone: the same bits as the full map
+    o = scene()
+    fast = globalize(o)
+    _, details = globalize(o, return_details=True)
+    reference = o + np.where(o > 0, details["spectral"] / 60.0, 0.0)
+    assert np.array_equal(fast, reference)
+
+
 def test_globalize_solvers_agree_on_arcs():
     o = scene()
     dn, d1 = globalize(o, solver="dncuts", return_details=True)
