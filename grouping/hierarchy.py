@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 from numba import njit
-from scipy import ndimage
 
 from grouping.disjoint_sets import find_root
 from ncuts.affinity import check_double_size_map
@@ -244,8 +243,7 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
     """Finest partition of a double-size boundary map: pixels joined through zero elements.
 
     Two 4-adjacent pixels belong to the same leaf when the boundary element between them is
-    exactly 0 (connected components of ``ucm2 <= 0`` on the pixel grid; vertices are ignored,
-    so regions never connect diagonally).
+    exactly 0 (vertices and the outer frame are ignored, so regions never connect diagonally).
 
     Parameters
     ----------
@@ -254,14 +252,54 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
     Returns
     -------
     (H, W) int32 ndarray, labels ``0..L-1`` numbered in raster order of their first pixel.
+
+    Raises
+    ------
+    ValueError
+        If ``ucm2`` is not a 2-D map with odd sides.
     """
-    free = ucm2 == 0
-    free[1::2, 1::2] = True  # pixels
-    free[0::2, 0::2] = False  # vertices never connect
-    lab2, _ = ndimage.label(free)  # 4-connectivity
-    # The first double-grid cell of a component in raster order is always one of its
-    # pixels, so the numbering is the raster order of first pixels.
-    return (lab2[1::2, 1::2] - 1).astype(np.int32)
+    ucm2 = np.asarray(ucm2)
+    if ucm2.ndim != 2 or ucm2.shape[0] % 2 == 0 or ucm2.shape[1] % 2 == 0:
+        raise ValueError(f"ucm2 must be a (2H+1, 2W+1) map, got shape {ucm2.shape}")
+    return _zero_element_components(ucm2)
+
+
+@njit(cache=True, nogil=True)
+def _zero_element_components(ucm2):
+    """Labels (int32, (H, W)) of the pixels joined through zero elements of a double-size
+    map, numbered in raster order of their first pixel."""
+    height = (ucm2.shape[0] - 1) // 2
+    width = (ucm2.shape[1] - 1) // 2
+    n = height * width
+    parent = np.arange(n)
+    for r in range(height):
+        for c in range(width):
+            p = r * width + c
+            if c + 1 < width and ucm2[2 * r + 1, 2 * c + 2] == 0:
+                _join(parent, p, p + 1)
+            if r + 1 < height and ucm2[2 * r + 2, 2 * c + 1] == 0:
+                _join(parent, p, p + width)
+    labels = np.empty((height, width), np.int32)
+    label_of_root = np.full(n, -1, np.int32)
+    n_labels = 0
+    for p in range(n):
+        root = find_root(parent, p)
+        if label_of_root[root] < 0:
+            label_of_root[root] = n_labels
+            n_labels += 1
+        labels[p // width, p % width] = label_of_root[root]
+    return labels
+
+
+@njit(cache=True, nogil=True)
+def _join(parent, a, b):
+    """Merge the sets of ``a`` and ``b`` (the smaller root becomes the root)."""
+    a = find_root(parent, a)
+    b = find_root(parent, b)
+    if a < b:
+        parent[b] = a
+    elif b < a:
+        parent[a] = b
 
 
 def adjacent_label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -204,6 +204,31 @@ def test_published_gpb_ucm2_is_ultrametric():
     _check_ultrametric(tree, np.concatenate([[0.0], picks, picks - 1e-12]))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (9, 13), (40, 31)])
+def test_leaves_are_the_components_through_zero_elements(shape):
+    # reference: 4-connected components of the double grid with the pixels and the zero
+    # elements free, numbered in raster order (as scipy.ndimage.label numbers them); the
+    # frame joins no two pixels and is left out, so the first cell of a component is a pixel
+    rng = np.random.default_rng(sum(shape))
+    h, w = shape
+    ucm2 = rng.random((2 * h + 1, 2 * w + 1))
+    ucm2[rng.random(ucm2.shape) < 0.7] = 0.0
+    free = ucm2 == 0
+    free[1::2, 1::2] = True
+    free[0::2, 0::2] = False
+    free[[0, -1], :] = False
+    free[:, [0, -1]] = False
+    reference = ndimage.label(free)[0][1::2, 1::2] - 1
+    leaves = leaves_from_ucm2(ucm2)
+    assert leaves.dtype == np.int32
+    np.testing.assert_array_equal(leaves, reference)
+
+
+def test_leaves_reject_a_map_that_is_not_double_size():
+    with pytest.raises(ValueError, match="2H\\+1"):
+        leaves_from_ucm2(np.zeros((4, 5)))
+
+
 def test_save_load_roundtrip(tmp_path):
     tree = MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
     path = tmp_path / "tree.npz"
