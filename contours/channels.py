@@ -189,12 +189,44 @@ def gradient_histogram(magnitude: np.ndarray, orientation: np.ndarray, bin_size:
                                  int(bin_size), int(n_orients))
 
 
+@njit(cache=True, nogil=True)
+def _block_means(image, pairwise):
+    """Means of the 2x2 blocks of a float32 (H, W, C) image (H, W even). The four values are
+    added as numpy's ``mean`` over the block axes adds them, for the same bits:
+    ``(a + b) + (c + d)`` for one channel (``pairwise``), ``((a + b) + c) + d`` for several
+    (a, b the block's top row, c, d its bottom row)."""
+    height, width, n_channels = image.shape
+    out = np.empty((height // 2, width // 2, n_channels), np.float32)
+    quarter = np.float32(4.0)
+    for y in range(height // 2):
+        for x in range(width // 2):
+            for k in range(n_channels):
+                a = image[2 * y, 2 * x, k]
+                b = image[2 * y, 2 * x + 1, k]
+                c = image[2 * y + 1, 2 * x, k]
+                d = image[2 * y + 1, 2 * x + 1, k]
+                if pairwise:
+                    out[y, x, k] = ((a + b) + (c + d)) / quarter
+                else:
+                    out[y, x, k] = (((a + b) + c) + d) / quarter
+    return out
+
+
 def downsample2(image: np.ndarray) -> np.ndarray:
-    """Halve an image with even height and width by 2x2 block averaging."""
-    height, width = image.shape[:2]
+    """Halve an image with even height and width by 2x2 block averaging.
+
+    Parameters
+    ----------
+    image : ndarray, float32, (H, W) or (H, W, C), H and W even
+
+    Returns
+    -------
+    ndarray, float32, (H/2, W/2) or (H/2, W/2, C)
+    """
+    image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
-        return image.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)).astype(np.float32)
-    return image.reshape(height // 2, 2, width // 2, 2, -1).mean(axis=(1, 3)).astype(np.float32)
+        return _block_means(np.ascontiguousarray(image)[:, :, None], True)[:, :, 0]
+    return _block_means(np.ascontiguousarray(image), image.shape[2] == 1)
 
 
 def compute_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

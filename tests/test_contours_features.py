@@ -101,3 +101,16 @@ def test_gradient_and_histogram():
     chns_reg, chns_sim = compute_channels(np.full((10, 12, 3), 0.5, np.float32))
     assert chns_reg.shape == (13, 5, 6) and chns_sim.shape == (13, 5, 6)
     np.testing.assert_allclose(chns_reg[3:], 0.0)
+
+
+@pytest.mark.parametrize("shape", [(6, 8), (6, 8, 1), (10, 4, 3), (4, 6, 13)])
+def test_downsample2_has_the_bits_of_numpy_block_means(shape):
+    from contours.channels import downsample2
+
+    image = np.random.default_rng(len(shape) + shape[-1]).random(shape, dtype=np.float32)
+    h, w = shape[:2]
+    blocks = image.reshape((h // 2, 2, w // 2, 2) + shape[2:])
+    expected = blocks.mean(axis=(1, 3)).astype(np.float32)  # float32 sums in numpy's order
+    out = downsample2(image)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    assert np.array_equal(out, expected)
