@@ -53,7 +53,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
-from grouping.hierarchy import MergeTree, adjacent_label_pairs
+from grouping.hierarchy import MergeTree
 
 __all__ = [
     "MAX_REGIONS",
@@ -380,16 +380,60 @@ def _leaf_graph(leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     -------
     ptr : (L+1,) int64; nbr : (2E,) int64; count : (2E,) int64.
     """
-    leaves = leaves.astype(np.int64, copy=False)
-    n = int(leaves.max()) + 1
-    a, b = adjacent_label_pairs(leaves)
-    src = np.concatenate([a, b])
-    dst = np.concatenate([b, a])
-    codes, counts = np.unique(src * n + dst, return_counts=True)
-    src, dst = codes // n, codes % n
+    leaves = np.ascontiguousarray(leaves, dtype=np.int64)
+    return _leaf_graph_kernel(leaves, int(leaves.max()) + 1)
+
+
+@njit(cache=True, nogil=True)
+def _leaf_graph_kernel(leaves, n):
+    """:func:`_leaf_graph` of an (H, W) int64 label image with labels ``0..n-1``."""
+    h, w = leaves.shape
+    incidences = np.zeros(n + 1, dtype=np.int64)  # pixel pairs seen from each leaf
+    for y in range(h):
+        for x in range(w):
+            a = leaves[y, x]
+            if x + 1 < w and leaves[y, x + 1] != a:
+                incidences[a + 1] += 1
+                incidences[leaves[y, x + 1] + 1] += 1
+            if y + 1 < h and leaves[y + 1, x] != a:
+                incidences[a + 1] += 1
+                incidences[leaves[y + 1, x] + 1] += 1
+    start = np.cumsum(incidences)
+    other = np.empty(start[n], dtype=np.int64)
+    cursor = start[:n].copy()
+    for y in range(h):
+        for x in range(w):
+            a = leaves[y, x]
+            for side in range(2):
+                if side == 0:
+                    if x + 1 == w:
+                        continue
+                    b = leaves[y, x + 1]
+                else:
+                    if y + 1 == h:
+                        continue
+                    b = leaves[y + 1, x]
+                if b != a:
+                    other[cursor[a]] = b
+                    cursor[a] += 1
+                    other[cursor[b]] = a
+                    cursor[b] += 1
+    # each leaf's neighbours sorted, then one entry per neighbour with its multiplicity
     ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return ptr, dst.astype(np.int64), counts.astype(np.int64)
+    nbr = np.empty(start[n], dtype=np.int64)
+    count = np.empty(start[n], dtype=np.int64)
+    size = 0
+    for leaf in range(n):
+        run = np.sort(other[start[leaf]:start[leaf + 1]])
+        for i in range(run.shape[0]):
+            if i > 0 and run[i] == run[i - 1]:
+                count[size - 1] += 1
+            else:
+                nbr[size] = run[i]
+                count[size] = 1
+                size += 1
+        ptr[leaf + 1] = size
+    return ptr, nbr[:size].copy(), count[:size].copy()
 
 
 @dataclass

@@ -171,3 +171,24 @@ def test_bad_inputs():
         candidates_from_trees([quad_tree(), random_tree(0)], np.ones((4, 2)))
     with pytest.raises(ValueError, match="non-negative"):
         tree_candidate_lists(quad_tree(), [1, -1, 0, 0])
+
+
+@pytest.mark.parametrize("shape, n_labels", [((1, 1), 1), ((1, 9), 3), ((23, 17), 40)])
+def test_leaf_graph_counts_every_pixel_pair(shape, n_labels):
+    from grouping.candidates import _leaf_graph
+    from grouping.hierarchy import adjacent_label_pairs
+
+    rng = np.random.default_rng(n_labels)
+    leaves = rng.integers(0, n_labels, size=shape)
+    leaves[0, 0] = n_labels - 1  # every label up to the largest may appear
+    ptr, nbr, count = _leaf_graph(leaves)
+    # reference: every 4-adjacent pixel pair with different labels, seen from both sides
+    a, b = adjacent_label_pairs(leaves.astype(np.int64))
+    pairs, multiplicity = np.unique(np.stack([np.r_[a, b], np.r_[b, a]], axis=1), axis=0,
+                                    return_counts=True)
+    n = int(leaves.max()) + 1
+    assert ptr.shape == (n + 1,) and ptr[0] == 0 and ptr[-1] == len(pairs)
+    np.testing.assert_array_equal(np.repeat(np.arange(n), np.diff(ptr)), pairs[:, 0])
+    np.testing.assert_array_equal(nbr, pairs[:, 1])
+    np.testing.assert_array_equal(count, multiplicity)
+    assert nbr.dtype == np.int64 and count.dtype == np.int64
