@@ -21,7 +21,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from numba import njit
+from numba import literally, njit
 
 # Graphs up to this many nodes are solved with a dense symmetric eigensolver (ARPACK needs
 # k < n and is faster from a few dozen nodes on).
@@ -213,9 +213,15 @@ def exact_ncuts(
 
 
 @njit(cache=True, nogil=True)
-def _column_mean_cov(X):
-    """Column means (k,) and covariance (k, k) of X (n, k) in two passes."""
-    n, k = X.shape
+def _column_mean_cov(X, k):
+    """Column means (k,) and covariance (k, k) of X (n, k) in two passes; compiled for each
+    ``k`` (a literal: the loops over the columns unroll)."""
+    return _column_mean_cov_k(X, literally(k))
+
+
+@njit(cache=True, nogil=True)
+def _column_mean_cov_k(X, k):
+    n = X.shape[0]
     mean = np.zeros(k)
     for i in range(n):
         for a in range(k):
@@ -237,9 +243,14 @@ def _column_mean_cov(X):
 
 
 @njit(cache=True, nogil=True)
-def _apply_affine(X, mean, transform):
-    """(X - mean) @ transform, row by row."""
-    n, k = X.shape
+def _apply_affine(X, mean, transform, k):
+    """(X - mean) @ transform, row by row, for X (n, k); compiled for each ``k`` (a literal)."""
+    return _apply_affine_k(X, mean, transform, literally(k))
+
+
+@njit(cache=True, nogil=True)
+def _apply_affine_k(X, mean, transform, k):
+    n = X.shape[0]
     out = np.empty((n, k))
     row = np.empty(k)
     for i in range(n):
@@ -276,7 +287,7 @@ def whiten(X: np.ndarray) -> np.ndarray:
         raise ValueError(f"X must be a 2-D (n, k) array, got shape {X.shape}")
     if X.size == 0:
         return X.copy()
-    mean, cov = _column_mean_cov(X)
+    mean, cov = _column_mean_cov(X, X.shape[1])
     d, V = np.linalg.eigh(cov)
     top = max(float(d.max()), np.finfo(float).tiny)
     scale = np.zeros_like(d)
@@ -287,7 +298,7 @@ def whiten(X: np.ndarray) -> np.ndarray:
     mean_square = float(np.trace(transform.T @ cov @ transform)) / X.shape[1]
     if mean_square > 0:
         transform = transform / np.sqrt(mean_square)
-    return _apply_affine(X, mean, np.ascontiguousarray(transform))
+    return _apply_affine(X, mean, np.ascontiguousarray(transform), X.shape[1])
 
 
 @njit(cache=True, nogil=True)
