@@ -148,19 +148,38 @@ def _pair_heights(depth, up, node_height, qu, qv):
 
 @njit(cache=True, nogil=True)
 def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
-    """Write the LCA height of every pair of 4-adjacent pixels into the ucm2 grid."""
+    """Write the LCA height of every pair of 4-adjacent pixels into the ucm2 grid.
+
+    A boundary repeats its pair of leaves from pixel to pixel: the height of the last
+    vertical pair of the row, and of the horizontal pair at the same column of the row
+    above, are reused when the pair is the same.
+    """
     h, w = labels.shape
+    above_a = np.full(w, -1, np.int64)  # horizontal pair at column j of the row above
+    above_b = np.full(w, -1, np.int64)
+    above_height = np.zeros(w)
     for i in range(h):
+        last_a = -1  # last vertical pair of this row
+        last_b = -1
+        last_height = 0.0
         for j in range(w):
             a = labels[i, j]
             if j + 1 < w:
                 b = labels[i, j + 1]
                 if a != b:
-                    ucm2[2 * i + 1, 2 * j + 2] = node_height[_lca(depth, up, a, b)]
+                    if a != above_a[j] or b != above_b[j]:
+                        above_a[j] = a
+                        above_b[j] = b
+                        above_height[j] = node_height[_lca(depth, up, a, b)]
+                    ucm2[2 * i + 1, 2 * j + 2] = above_height[j]
             if i + 1 < h:
                 b = labels[i + 1, j]
                 if a != b:
-                    ucm2[2 * i + 2, 2 * j + 1] = node_height[_lca(depth, up, a, b)]
+                    if a != last_a or b != last_b:
+                        last_a = a
+                        last_b = b
+                        last_height = node_height[_lca(depth, up, a, b)]
+                    ucm2[2 * i + 2, 2 * j + 1] = last_height
 
 
 @njit(cache=True, nogil=True)
