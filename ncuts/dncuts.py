@@ -21,7 +21,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from numba import literally, njit
+from numba import njit
 
 # Graphs up to this many nodes are solved with a dense symmetric eigensolver (ARPACK needs
 # k < n and is faster from a few dozen nodes on).
@@ -212,15 +212,15 @@ def exact_ncuts(
     return values, vectors / norms
 
 
-@njit(cache=True, nogil=True)
-def _column_mean_cov(X, k):
-    """Column means (k,) and covariance (k, k) of X (n, k) in two passes; compiled for each
-    ``k`` (a literal: the loops over the columns unroll)."""
-    return _column_mean_cov_k(X, literally(k))
+#: The whitening kernels have a second build for this many columns (the eigenvectors of
+#: :func:`ncuts.globalize`), a compile-time constant there, so that their column loops unroll
+#: (about 2.5 times faster on a COCO image's vectors; the same operations in the same order).
+_UNROLLED_COLUMNS = 6
 
 
-@njit(cache=True, nogil=True)
-def _column_mean_cov_k(X, k):
+@njit(nogil=True, inline="always")
+def _column_mean_cov_of(X, k):
+    """Column means (k,) and covariance (k, k) of X (n, k) in two passes."""
     n = X.shape[0]
     mean = np.zeros(k)
     for i in range(n):
@@ -242,14 +242,9 @@ def _column_mean_cov_k(X, k):
     return mean, cov
 
 
-@njit(cache=True, nogil=True)
-def _apply_affine(X, mean, transform, k):
-    """(X - mean) @ transform, row by row, for X (n, k); compiled for each ``k`` (a literal)."""
-    return _apply_affine_k(X, mean, transform, literally(k))
-
-
-@njit(cache=True, nogil=True)
-def _apply_affine_k(X, mean, transform, k):
+@njit(nogil=True, inline="always")
+def _apply_affine_of(X, mean, transform, k):
+    """(X - mean) @ transform, row by row, for X (n, k)."""
     n = X.shape[0]
     out = np.empty((n, k))
     row = np.empty(k)
@@ -262,6 +257,26 @@ def _apply_affine_k(X, mean, transform, k):
                 acc += row[a] * transform[a, b]
             out[i, b] = acc
     return out
+
+
+@njit(cache=True, nogil=True)
+def _column_mean_cov(X):
+    return _column_mean_cov_of(X, X.shape[1])
+
+
+@njit(cache=True, nogil=True)
+def _column_mean_cov_unrolled(X):
+    return _column_mean_cov_of(X, _UNROLLED_COLUMNS)
+
+
+@njit(cache=True, nogil=True)
+def _apply_affine(X, mean, transform):
+    return _apply_affine_of(X, mean, transform, X.shape[1])
+
+
+@njit(cache=True, nogil=True)
+def _apply_affine_unrolled(X, mean, transform):
+    return _apply_affine_of(X, mean, transform, _UNROLLED_COLUMNS)
 
 
 def whiten(X: np.ndarray) -> np.ndarray:
@@ -287,7 +302,8 @@ def whiten(X: np.ndarray) -> np.ndarray:
         raise ValueError(f"X must be a 2-D (n, k) array, got shape {X.shape}")
     if X.size == 0:
         return X.copy()
-    mean, cov = _column_mean_cov(X, X.shape[1])
+    unrolled = X.shape[1] == _UNROLLED_COLUMNS
+    mean, cov = (_column_mean_cov_unrolled if unrolled else _column_mean_cov)(X)
     d, V = np.linalg.eigh(cov)
     top = max(float(d.max()), np.finfo(float).tiny)
     scale = np.zeros_like(d)
@@ -298,7 +314,8 @@ def whiten(X: np.ndarray) -> np.ndarray:
     mean_square = float(np.trace(transform.T @ cov @ transform)) / X.shape[1]
     if mean_square > 0:
         transform = transform / np.sqrt(mean_square)
-    return _apply_affine(X, mean, np.ascontiguousarray(transform), X.shape[1])
+    apply = _apply_affine_unrolled if unrolled else _apply_affine
+    return apply(X, mean, np.ascontiguousarray(transform))
 
 
 @njit(cache=True, nogil=True)
