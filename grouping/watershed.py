@@ -72,27 +72,27 @@ def _regional_minima(values):
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(heap, n, key):
-    """Push ``key`` on the 4-ary min-heap ``heap[:n]``; returns the new size."""
+def _heap_push(keys, pixels, n, key, pixel):
+    """Push ``key`` (and its pixel) on the 4-ary min-heap ``keys[:n]``; returns the new size."""
     i = n
     while i > 0:
         parent = (i - 1) >> 2
-        if key < heap[parent]:
-            heap[i] = heap[parent]
+        if key < keys[parent]:
+            keys[i] = keys[parent]
+            pixels[i] = pixels[parent]
             i = parent
         else:
             break
-    heap[i] = key
+    keys[i] = key
+    pixels[i] = pixel
     return n + 1
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(heap, n):
-    """Remove the smallest key of ``heap[:n]``; returns it and the new size."""
-    top = heap[0]
-    n -= 1
-    key = heap[n]
-    i = 0
+def _sift_down(keys, pixels, i, n):
+    """Move the entry at ``i`` of the 4-ary min-heap ``keys[:n]`` down to its place."""
+    key = keys[i]
+    pixel = pixels[i]
     while True:
         first = 4 * i + 1
         if first >= n:
@@ -100,24 +100,37 @@ def _heap_pop(heap, n):
         child = first
         last = min(first + 4, n)
         for c in range(first + 1, last):
-            if heap[c] < heap[child]:
+            if keys[c] < keys[child]:
                 child = c
-        if heap[child] < key:
-            heap[i] = heap[child]
+        if keys[child] < key:
+            keys[i] = keys[child]
+            pixels[i] = pixels[child]
             i = child
         else:
             break
-    heap[i] = key
+    keys[i] = key
+    pixels[i] = pixel
+
+
+@njit(cache=True, nogil=True)
+def _heap_pop(keys, pixels, n):
+    """Remove the smallest key of ``keys[:n]``; returns its pixel and the new size."""
+    top = pixels[0]
+    n -= 1
+    keys[0] = keys[n]
+    pixels[0] = pixels[n]
+    _sift_down(keys, pixels, 0, n)
     return top, n
 
 
 @njit(cache=True, nogil=True)
-def _queue_neighbours(p, h, w, codes, labels, queued, heap, pixel_of_age, size, age):
-    """Give the unqueued 4-neighbours of pixel ``p`` its label and push them on the heap.
+def _queue_neighbours(p, h, w, codes, labels, queued, keys, pixels, size, age, sift):
+    """Give the unqueued 4-neighbours of pixel ``p`` its label and queue them.
 
-    Neighbours are visited up, left, right, down. A heap key is the neighbour's value code
-    (high 32 bits) and its push count ``age`` (low 32 bits), so keys order by value, then by
-    insertion; returns the new heap size and age counter.
+    Neighbours are visited up, left, right, down. A key is the neighbour's value code
+    (high 32 bits) and its queueing count ``age`` (low 32 bits), so keys order by value, then
+    by insertion; they are pushed on the heap, or only appended when ``sift`` is False (the
+    caller heapifies). Returns the new size and age counter.
     """
     i = p // w
     j = p - i * w
@@ -141,8 +154,13 @@ def _queue_neighbours(p, h, w, codes, labels, queued, heap, pixel_of_age, size, 
         if not queued[q]:
             queued[q] = True
             labels[q] = labels[p]
-            pixel_of_age[age] = q
-            size = _heap_push(heap, size, (np.uint64(codes[q]) << np.uint64(32)) | np.uint64(age))
+            key = (np.uint64(codes[q]) << np.uint64(32)) | np.uint64(age)
+            if sift:
+                size = _heap_push(keys, pixels, size, key, q)
+            else:
+                keys[size] = key
+                pixels[size] = q
+                size += 1
             age += 1
     return size, age
 
@@ -152,6 +170,8 @@ def _flood(codes, markers):
     """Priority flood from the markers; every pixel ends with the label of a marker.
 
     ``codes`` (H, W) uint32 order the pixels as their values do (see :func:`_value_codes`).
+    The keys are distinct, so they leave the heap in increasing order however it is built: the
+    first front (the neighbours of the markers) is appended, then heapified in linear time.
     """
     h, w = codes.shape
     n = h * w
@@ -159,20 +179,22 @@ def _flood(codes, markers):
     seeds = markers.ravel()
     labels = seeds.copy()
     queued = labels > 0
-    heap = np.empty(n, dtype=np.uint64)
-    pixel_of_age = np.empty(n, dtype=np.int64)
-    low_mask = np.uint64(0xFFFFFFFF)
+    keys = np.empty(n, dtype=np.uint64)
+    pixels = np.empty(n, dtype=np.uint32)  # n < 2**32 (checked by the caller)
     size = 0
     age = 0
     # seed: unlabeled neighbours of marker pixels, in raster order of the marker pixels
     for p in range(n):
         if seeds[p] == 0:
             continue
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, heap, pixel_of_age, size, age)
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, keys, pixels, size, age,
+                                      False)
+    for i in range((size - 2) // 4, -1, -1):
+        _sift_down(keys, pixels, i, size)
     while size > 0:
-        key, size = _heap_pop(heap, size)
-        p = pixel_of_age[np.int64(key & low_mask)]
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, heap, pixel_of_age, size, age)
+        p, size = _heap_pop(keys, pixels, size)
+        size, age = _queue_neighbours(p, h, w, flat, labels, queued, keys, pixels, size, age,
+                                      True)
     return labels.reshape(h, w)
 
 

@@ -167,3 +167,43 @@ def test_owt_ucm_on_a_bsds_image():
     ucm2 = tree.to_ucm2()
     assert MergeTree.from_ucm2(ucm2) == tree
     assert 0 < ucm2.max() <= 1.0
+
+
+def _reference_flood(values, markers):
+    """Meyer's flood with a Python heap of (value, insertion count) keys, neighbours queued up,
+    left, right, down; the seeds are the neighbours of the marker pixels in raster order."""
+    import heapq
+
+    h, w = values.shape
+    labels = markers.copy()
+    queued = labels > 0
+    heap, age = [], 0
+
+    def queue(i, j):
+        nonlocal age
+        for di, dj in ((-1, 0), (0, -1), (0, 1), (1, 0)):
+            y, x = i + di, j + dj
+            if 0 <= y < h and 0 <= x < w and not queued[y, x]:
+                queued[y, x] = True
+                labels[y, x] = labels[i, j]
+                heapq.heappush(heap, (values[y, x], age, y, x))
+                age += 1
+
+    for i in range(h):
+        for j in range(w):
+            if markers[i, j]:
+                queue(i, j)
+    while heap:
+        _, _, i, j = heapq.heappop(heap)
+        queue(i, j)
+    return labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_watershed_flood_order_matches_a_plain_priority_flood(seed):
+    # few distinct values: many ties, broken by insertion order
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 6, size=(37, 29)).astype(np.float64)
+    markers, _ = regional_minima(values)
+    expected = _reference_flood(values, markers) - 1
+    np.testing.assert_array_equal(watershed_superpixels(values), expected)
