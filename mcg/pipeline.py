@@ -165,10 +165,10 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
 
 def _scale_hierarchy(image: np.ndarray, *, solver: str, edge_model, edge_settings: EdgeSettings,
                      times: dict | None, threads: int, edge_nms: bool = False,
-                     coarse=None) -> tuple[MergeTree, SpectralBasis | None]:
-    """:func:`single_scale_tree` and its spectral basis (``None`` for a one-region tree).
-    ``coarse``: ``None`` or a function returning the basis of the image at half this size (or
-    ``None``), called once the contours are detected."""
+                     coarse=None, keep_basis: bool = False) -> tuple[MergeTree, SpectralBasis | None]:
+    """:func:`single_scale_tree` and, with ``keep_basis``, its spectral basis (else, and for a
+    one-region tree, ``None``). ``coarse``: ``None`` or a function returning the basis of the
+    image at half this size (or ``None``), called once the contours are detected."""
     times = {} if times is None else times
     if min(image.shape[:2]) < MIN_SIDE:
         return _flat_tree(image.shape[:2]), None
@@ -177,7 +177,8 @@ def _scale_hierarchy(image: np.ndarray, *, solver: str, edge_model, edge_setting
                                       multiscale=edge_settings.multiscale,
                                       sharpen=edge_settings.sharpen, threads=threads)
     _add_time(times, "edges", time.perf_counter() - t0)
-    return _contour_hierarchy(edges, orientation, solver=solver, times=times, coarse=coarse)
+    return _contour_hierarchy(edges, orientation, solver=solver, times=times, coarse=coarse,
+                              keep_basis=keep_basis)
 
 
 def tree_from_contours(edges: np.ndarray, orientation: np.ndarray, *, solver: str = "dncuts",
@@ -204,9 +205,11 @@ def tree_from_contours(edges: np.ndarray, orientation: np.ndarray, *, solver: st
 
 
 def _contour_hierarchy(edges: np.ndarray, orientation: np.ndarray, *, solver: str,
-                       times: dict | None, coarse=None) -> tuple[MergeTree, SpectralBasis]:
-    """:func:`tree_from_contours` and its spectral basis; ``coarse`` as in
-    :func:`_scale_hierarchy` (a basis that does not fit this size is not used)."""
+                       times: dict | None, coarse=None,
+                       keep_basis: bool = False) -> tuple[MergeTree, SpectralBasis | None]:
+    """:func:`tree_from_contours` and, with ``keep_basis``, its spectral basis (else ``None``);
+    ``coarse`` as in :func:`_scale_hierarchy` (a basis that does not fit this size is not
+    used)."""
     times = {} if times is None else times
     t1 = time.perf_counter()
     owt2, superpixels = oriented_watershed(edges, orientation)
@@ -215,14 +218,20 @@ def _contour_hierarchy(edges: np.ndarray, orientation: np.ndarray, *, solver: st
     t2b = time.perf_counter()
     if basis is not None and tuple(basis.shape) != (edges.shape[0] // 2, edges.shape[1] // 2):
         basis = None
-    globalized, details = globalize(owt2, solver=solver, coarse=basis, return_details=True)
+    # the details (with the whole spectral map) only when the basis is kept for another scale
+    kept = None
+    if keep_basis:
+        globalized, details = globalize(owt2, solver=solver, coarse=basis, return_details=True)
+        kept = details["basis"]
+    else:
+        globalized = globalize(owt2, solver=solver, coarse=basis)
     t3 = time.perf_counter()
     tree = ucm_mean_pb(globalized, superpixels)
     t4 = time.perf_counter()
     _add_time(times, "owt", t2 - t1)
     _add_time(times, "globalization", t3 - t2b)
     _add_time(times, "ucm", t4 - t3)
-    return tree, details["basis"]
+    return tree, kept
 
 
 def _resize_image(image: np.ndarray, scale: float) -> np.ndarray:
@@ -274,12 +283,13 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
                 return results[coarse_scale[scale]]()[2]
         tree, basis = _scale_hierarchy(_resize_image(rgb, scale), solver=solver, edge_model=model,
                                        edge_settings=edge_settings, times=scale_times,
-                                       threads=threads, coarse=coarse)
+                                       threads=threads, coarse=coarse,
+                                       keep_basis=scale in coarse_scale.values())
         if tree.shape != (height, width):
             t0 = time.perf_counter()
             tree = resample_tree(tree, (height, width))
             _add_time(scale_times, "resample", time.perf_counter() - t0)
-        return tree, scale_times, basis if scale in coarse_scale.values() else None
+        return tree, scale_times, basis
 
     # one thread: smallest scale first, so a scale comes after the one whose basis it reuses
     order = sorted(jobs, key=lambda job: job[0])
