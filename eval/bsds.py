@@ -68,7 +68,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
-from grouping.disjoint_sets import find_root
+from grouping.disjoint_sets import find_root, join_sets
 from eval.bsds_io import (KIND_BOUNDARIES, KIND_SEGS, KIND_UCM2, MachineResult,
                           check_result_size, classify_array, find_results, list_ground_truth,
                           load_ground_truth, load_result)
@@ -535,16 +535,6 @@ def _segment_ucm(ucm2: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _union(parent, a, b):
-    ra = find_root(parent, a)
-    rb = find_root(parent, b)
-    if ra < rb:
-        parent[rb] = ra
-    elif rb < ra:
-        parent[ra] = rb
-
-
-@njit(cache=True, nogil=True)
 def _join_cells(parent, cell_y, cell_x, height, width):
     """Union the pixels that each (now open) boundary cell of a ucm2 connects."""
     for k in range(cell_y.size):
@@ -554,12 +544,12 @@ def _join_cells(parent, cell_y, cell_x, height, width):
             i = (y - 1) // 2
             j = x // 2
             if j >= 1 and j < width:
-                _union(parent, i * width + j - 1, i * width + j)
+                join_sets(parent, i * width + j - 1, i * width + j)
         elif x % 2 == 1:        # between vertical neighbours
             i = y // 2
             j = (x - 1) // 2
             if i >= 1 and i < height:
-                _union(parent, (i - 1) * width + j, i * width + j)
+                join_sets(parent, (i - 1) * width + j, i * width + j)
         else:                   # a corner: the (up to) 4 diagonal pixels around it
             i = y // 2
             j = x // 2
@@ -570,7 +560,7 @@ def _join_cells(parent, cell_y, cell_x, height, width):
                         if first < 0:
                             first = ii * width + jj
                         else:
-                            _union(parent, first, ii * width + jj)
+                            join_sets(parent, first, ii * width + jj)
 
 
 @njit(cache=True, nogil=True)

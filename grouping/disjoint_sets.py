@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from numba import njit
 
-__all__ = ["find_root"]
+__all__ = ["find_root", "join_sets"]
 
 
 @njit(cache=True, nogil=True)
@@ -21,3 +21,15 @@ def find_root(parent, x):
         parent[x] = root
         x = nxt
     return root
+
+
+@njit(cache=True, nogil=True)
+def join_sets(parent, a, b):
+    """Merge the sets of ``a`` and ``b`` (in place); the smaller of the two roots becomes the
+    root, so the roots do not depend on the order of the merges."""
+    a = find_root(parent, a)
+    b = find_root(parent, b)
+    if a < b:
+        parent[b] = a
+    elif b < a:
+        parent[a] = b

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from grouping.disjoint_sets import find_root
+from grouping.disjoint_sets import find_root, join_sets
 from ncuts.affinity import check_double_size_map
 
 __all__ = [
@@ -295,9 +295,9 @@ def _zero_element_components(ucm2):
         for c in range(width):
             p = r * width + c
             if c + 1 < width and ucm2[2 * r + 1, 2 * c + 2] == 0:
-                _join(parent, p, p + 1)
+                join_sets(parent, p, p + 1)
             if r + 1 < height and ucm2[2 * r + 2, 2 * c + 1] == 0:
-                _join(parent, p, p + width)
+                join_sets(parent, p, p + width)
     labels = np.empty((height, width), np.int32)
     label_of_root = np.full(n, -1, np.int32)
     n_labels = 0
@@ -308,17 +308,6 @@ def _zero_element_components(ucm2):
             n_labels += 1
         labels[p // width, p % width] = label_of_root[root]
     return labels
-
-
-@njit(cache=True, nogil=True)
-def _join(parent, a, b):
-    """Merge the sets of ``a`` and ``b`` (the smaller root becomes the root)."""
-    a = find_root(parent, a)
-    b = find_root(parent, b)
-    if a < b:
-        parent[b] = a
-    elif b < a:
-        parent[a] = b
 
 
 def adjacent_label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

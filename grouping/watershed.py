@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from grouping.disjoint_sets import find_root
+from grouping.disjoint_sets import find_root, join_sets
 
 __all__ = ["watershed_superpixels", "regional_minima"]
 
@@ -27,21 +27,9 @@ def _regional_minima(values):
         for j in range(w):
             p = i * w + j
             if j + 1 < w and flat[p] == flat[p + 1]:
-                a = find_root(parent, p)
-                b = find_root(parent, p + 1)
-                if a != b:
-                    if a < b:
-                        parent[b] = a
-                    else:
-                        parent[a] = b
+                join_sets(parent, p, p + 1)
             if i + 1 < h and flat[p] == flat[p + w]:
-                a = find_root(parent, p)
-                b = find_root(parent, p + w)
-                if a != b:
-                    if a < b:
-                        parent[b] = a
-                    else:
-                        parent[a] = b
+                join_sets(parent, p, p + w)
     is_min = np.ones(n, dtype=np.bool_)
     for i in range(h):
         for j in range(w):
