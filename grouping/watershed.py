@@ -60,66 +60,53 @@ def _regional_minima(values):
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(keys, pixels, n, key, pixel):
-    """Push ``key`` (and its pixel) on the 4-ary min-heap ``keys[:n]``; returns the new size."""
-    i = n
-    while i > 0:
-        parent = (i - 1) >> 2
-        if key < keys[parent]:
-            keys[i] = keys[parent]
-            pixels[i] = pixels[parent]
-            i = parent
-        else:
-            break
-    keys[i] = key
-    pixels[i] = pixel
-    return n + 1
+def _value_ranks(codes):
+    """Dense ranks of ``codes`` (uint32, any shape): equal codes get equal ranks, ranks ordered
+    as the codes, ``0 .. n_ranks - 1``. Two counting-sort passes on 16 bits each.
 
-
-@njit(cache=True, nogil=True)
-def _sift_down(keys, pixels, i, n):
-    """Move the entry at ``i`` of the 4-ary min-heap ``keys[:n]`` down to its place."""
-    key = keys[i]
-    pixel = pixels[i]
-    while True:
-        first = 4 * i + 1
-        if first >= n:
-            break
-        child = first
-        last = min(first + 4, n)
-        for c in range(first + 1, last):
-            if keys[c] < keys[child]:
-                child = c
-        if keys[child] < key:
-            keys[i] = keys[child]
-            pixels[i] = pixels[child]
-            i = child
-        else:
-            break
-    keys[i] = key
-    pixels[i] = pixel
-
-
-@njit(cache=True, nogil=True)
-def _heap_pop(keys, pixels, n):
-    """Remove the smallest key of ``keys[:n]``; returns its pixel and the new size."""
-    top = pixels[0]
-    n -= 1
-    keys[0] = keys[n]
-    pixels[0] = pixels[n]
-    _sift_down(keys, pixels, 0, n)
-    return top, n
-
-
-@njit(cache=True, nogil=True)
-def _queue_neighbours(p, h, w, codes, labels, queued, keys, pixels, size, age, sift):
-    """Give the unqueued 4-neighbours of pixel ``p`` its label and queue them.
-
-    Neighbours are visited up, left, right, down. A key is the neighbour's value code
-    (high 32 bits) and its queueing count ``age`` (low 32 bits), so keys order by value, then
-    by insertion; they are pushed on the heap, or only appended when ``sift`` is False (the
-    caller heapifies). Returns the new size and age counter.
+    Returns (ranks int32 flat, n_ranks).
     """
+    flat = codes.ravel()
+    n = flat.size
+    radix = 1 << 16
+    counts = np.zeros(radix + 1, dtype=np.int64)
+    for p in range(n):
+        counts[(flat[p] & 0xFFFF) + 1] += 1
+    for d in range(radix):
+        counts[d + 1] += counts[d]
+    by_low = np.empty(n, dtype=np.int32)
+    for p in range(n):
+        d = flat[p] & 0xFFFF
+        by_low[counts[d]] = p
+        counts[d] += 1
+    counts[:] = 0
+    for p in range(n):
+        counts[(flat[p] >> 16) + 1] += 1
+    for d in range(radix):
+        counts[d + 1] += counts[d]
+    order = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        p = by_low[i]
+        d = flat[p] >> 16
+        order[counts[d]] = p
+        counts[d] += 1
+    ranks = np.empty(n, dtype=np.int32)
+    rank = -1
+    previous = np.uint32(0)
+    for i in range(n):
+        p = order[i]
+        if rank < 0 or flat[p] != previous:
+            rank += 1
+            previous = flat[p]
+        ranks[p] = rank
+    return ranks, rank + 1
+
+
+@njit(cache=True, nogil=True)
+def _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following, level):
+    """Give the unqueued 4-neighbours of pixel ``p`` its label and append them to the queue of
+    their value rank (neighbours visited up, left, right, down); returns the lowest queued rank,
+    ``level`` if none is lower."""
     i = p // w
     j = p - i * w
     for d in range(4):
@@ -142,47 +129,51 @@ def _queue_neighbours(p, h, w, codes, labels, queued, keys, pixels, size, age, s
         if not queued[q]:
             queued[q] = True
             labels[q] = labels[p]
-            key = (np.uint64(codes[q]) << np.uint64(32)) | np.uint64(age)
-            if sift:
-                size = _heap_push(keys, pixels, size, key, q)
+            r = ranks[q]
+            following[q] = -1
+            if tail[r] < 0:
+                head[r] = q
             else:
-                keys[size] = key
-                pixels[size] = q
-                size += 1
-            age += 1
-    return size, age
+                following[tail[r]] = q
+            tail[r] = q
+            if r < level:
+                level = r
+    return level
 
 
 @njit(cache=True, nogil=True)
-def _flood(codes, markers):
+def _flood(ranks, n_ranks, markers):
     """Priority flood from the markers; every pixel ends with the label of a marker.
 
-    ``codes`` (H, W) uint32 order the pixels as their values do (see :func:`_value_codes`).
-    The keys are distinct, so they leave the heap in increasing order however it is built: the
-    first front (the neighbours of the markers) is appended, then heapified in linear time.
+    ``ranks`` (flat int32, see :func:`_value_ranks`) order the pixels as their values do.
+    Pixels leave the queue by value, then in the order they were queued: one first-in
+    first-out list per rank, the lowest non-empty one served first. From the regional minima
+    a flood only queues pixels at or above the level it serves, so the level moves up; a
+    pixel queued below it (markers elsewhere) moves it down.
     """
-    h, w = codes.shape
+    h, w = markers.shape
     n = h * w
-    flat = codes.ravel()
     seeds = markers.ravel()
     labels = seeds.copy()
     queued = labels > 0
-    keys = np.empty(n, dtype=np.uint64)
-    pixels = np.empty(n, dtype=np.uint32)  # n < 2**32 (checked by the caller)
-    size = 0
-    age = 0
+    head = np.full(n_ranks, -1, dtype=np.int32)
+    tail = np.full(n_ranks, -1, dtype=np.int32)
+    following = np.empty(n, dtype=np.int32)  # n < 2**31 (checked by the caller)
+    level = n_ranks
     # seed: unlabeled neighbours of marker pixels, in raster order of the marker pixels
     for p in range(n):
-        if seeds[p] == 0:
+        if seeds[p] != 0:
+            level = _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following,
+                                      level)
+    while level < n_ranks:
+        p = head[level]
+        if p < 0:
+            level += 1
             continue
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, keys, pixels, size, age,
-                                      False)
-    for i in range((size - 2) // 4, -1, -1):
-        _sift_down(keys, pixels, i, size)
-    while size > 0:
-        p, size = _heap_pop(keys, pixels, size)
-        size, age = _queue_neighbours(p, h, w, flat, labels, queued, keys, pixels, size, age,
-                                      True)
+        head[level] = following[p]
+        if following[p] < 0:
+            tail[level] = -1
+        level = _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following, level)
     return labels.reshape(h, w)
 
 
@@ -244,8 +235,9 @@ def watershed_superpixels(edges) -> np.ndarray:
     minimum's first pixel); every region is 4-connected. A constant map gives one region.
     """
     edges = _check_map(edges)
-    if edges.size >= 2 ** 32:
-        raise ValueError(f"edges has {edges.size} pixels; the watershed handles fewer than 2**32")
+    if edges.size >= 2 ** 31:
+        raise ValueError(f"edges has {edges.size} pixels; the watershed handles fewer than 2**31")
     markers, k = _regional_minima(edges)
-    labels = _flood(_value_codes(edges), markers)
+    ranks, n_ranks = _value_ranks(_value_codes(edges))
+    labels = _flood(ranks, n_ranks, markers)
     return (labels - 1).astype(np.int32)

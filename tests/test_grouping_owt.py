@@ -58,6 +58,19 @@ def test_value_codes_order_as_the_values():
                                       np.sign(values[:, None] - values[None, :]))
 
 
+
+def test_value_ranks_are_dense_ranks_of_the_codes():
+    from grouping.watershed import _value_ranks
+    rng = np.random.default_rng(5)
+    # codes spread over all 32 bits, with repeats in the low and in the high half-words
+    codes = np.concatenate([rng.integers(0, 2**32, size=500), rng.integers(0, 40, size=300),
+                            (rng.integers(0, 40, size=300) << 16), [0, 2**32 - 1]])
+    codes = codes.astype(np.uint32).reshape(2, -1)
+    ranks, n_ranks = _value_ranks(codes)
+    distinct, expected = np.unique(codes, return_inverse=True)
+    assert n_ranks == distinct.size
+    np.testing.assert_array_equal(ranks, expected.ravel())
+
 def test_watershed_is_invariant_to_increasing_transforms():
     # float32-exact values use bit codes, other values ranks: both give the same partition
     rng = np.random.default_rng(4)
@@ -207,3 +220,15 @@ def test_watershed_flood_order_matches_a_plain_priority_flood(seed):
     markers, _ = regional_minima(values)
     expected = _reference_flood(values, markers) - 1
     np.testing.assert_array_equal(watershed_superpixels(values), expected)
+
+
+def test_flood_serves_pixels_queued_below_the_level_first():
+    # markers that are not the regional minima: the flood queues pixels below the level it
+    # serves, which must still leave first (as from a heap)
+    from grouping.watershed import _flood, _value_codes, _value_ranks
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 9, size=(31, 23)).astype(np.float64)
+    markers = np.zeros(values.shape, np.int32)
+    markers[rng.integers(0, 31, size=6), rng.integers(0, 23, size=6)] = np.arange(1, 7)
+    ranks, n_ranks = _value_ranks(_value_codes(values))
+    np.testing.assert_array_equal(_flood(ranks, n_ranks, markers), _reference_flood(values, markers))
