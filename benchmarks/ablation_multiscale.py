@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     from grouping.resample import resample_tree
     from mcg.pipeline import load_calibration
     from mcg.io import read_image
-    from mcg.pipeline import EDGE_PRESETS, MODE_SCALES, _resize_image, preset_key, tree_from_contours
+    from mcg.pipeline import EDGE_PRESETS, SCALES, _resize_image, preset_key, tree_from_contours
 
     paths = jpg_images(args.images, args.limit)
     # The shipped calibration: MCG's for the multiscale variants, SCG's for the single scale.
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         image = read_image(path)
         shape = image.shape[:2]
         edges_by_scale, orientation_by_scale, trees = [], [], {}
-        for scale, settings in zip(MODE_SCALES["mcg"], EDGE_PRESETS[args.edges]["mcg"]):
+        for scale, settings in zip(SCALES[args.edges]["mcg"], EDGE_PRESETS[args.edges]["mcg"]):
             edges, orientation = detect_edges(_resize_image(image, scale), nms=False,
                                               multiscale=settings.multiscale,
                                               sharpen=settings.sharpen)

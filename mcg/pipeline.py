@@ -1,6 +1,7 @@
 """The MCG / SCG pipeline: image -> contours -> oriented watershed -> globalization -> UCM.
 
-``scg`` runs one scale (the image as it is); ``mcg`` runs scales 2, 1 and 0.5, resamples each
+``scg`` runs one scale (the image as it is); ``mcg`` runs three scales (:data:`SCALES`: 2, 1
+and 0.5 as the MCG release, or 1.5, 1 and 0.5 with the ``fast`` preset), resamples each
 hierarchy to the image size, aligns them onto the finest superpixels and combines them
 (see :mod:`grouping.multiscale`).
 
@@ -13,8 +14,10 @@ The contours of each scale come from :func:`contours.detect_edges` with the sett
   would detect edges on an image 4x the input's size; sharpened scored better on BSDS500 val
   than unsharpened, see docs/experiments.md).
 * ``"fast"``: single-scale sharpened edges at every scale (0.2-0.4 s less per 481x321
-  image). The candidate stage (:func:`mcg.proposals.im2mcg`) uses it: its models were
-  trained on these hierarchies and it keeps the COCO time targets.
+  image), and in ``mcg`` mode a finest scale of 1.5 instead of 2 (2.25 times the input's
+  pixels instead of 4: about a fifth less time per COCO image, the same held-out proposal
+  quality, docs/speed.md). The candidate stage (:func:`mcg.proposals.im2mcg`) uses it: its
+  models were trained on these hierarchies.
 """
 from __future__ import annotations
 
@@ -40,11 +43,16 @@ from grouping.ucm import ucm_mean_pb
 from ncuts.spectral import SpectralBasis, globalize
 
 MODES = ("scg", "mcg")
-#: Image scales of each mode, coarse-to-fine order as the MCG release (finest first).
-MODE_SCALES = {"scg": (1.0,), "mcg": (2.0, 1.0, 0.5)}
+#: Image scales per edge preset and mode, finest first (the MCG release's order). ``accurate``
+#: keeps the release's 2, 1 and 0.5; ``fast`` (the proposals') runs the finest at 1.5.
+SCALES = {
+    "accurate": {"scg": (1.0,), "mcg": (2.0, 1.0, 0.5)},
+    "fast": {"scg": (1.0,), "mcg": (1.5, 1.0, 0.5)},
+}
 #: Images smaller than this (either side) get a one-region hierarchy, as the MCG release.
 MIN_SIDE = 15
-#: Default refusal limit for ``mcg`` mode (pixels of the input image); scale 2 quadruples it.
+#: Default refusal limit for ``mcg`` mode (pixels of the input image); scale 2 (``accurate``)
+#: quadruples it.
 MCG_MAX_PIXELS = 2_500_000
 
 
@@ -58,7 +66,7 @@ class EdgeSettings:
 
 _SINGLE = EdgeSettings(multiscale=False, sharpen=2)
 _AVERAGED = EdgeSettings(multiscale=True, sharpen=0)
-#: Edge settings per preset and mode, one per scale of :data:`MODE_SCALES` (same order).
+#: Edge settings per preset and mode, one per scale of :data:`SCALES` (same order).
 EDGE_PRESETS = {
     "accurate": {"scg": (_AVERAGED,), "mcg": (_SINGLE, _AVERAGED, _AVERAGED)},
     "fast": {"scg": (_SINGLE,), "mcg": (_SINGLE, _SINGLE, _SINGLE)},
@@ -66,10 +74,10 @@ EDGE_PRESETS = {
 DEFAULT_EDGES = "accurate"
 #: Scales whose globalization solves no eigenproblem of its own, per edge preset: the
 #: eigenvectors of the scale half their size are brought to them by one DNCuts upsampling step
-#: on their own affinity (:func:`ncuts.globalize` with ``coarse``). Empty in both presets: for
-#: scale 2 of ``fast`` it saves about a fifth of an MCG image's time but, with the candidate
-#: models retrained, loses more than 0.005 of held-out ABO or box recall at 1000 proposals
-#: (docs/speed.md).
+#: on their own affinity (:func:`ncuts.globalize` with ``coarse``). Empty in both presets: tried
+#: for a finest scale of 2 with ``fast`` edges, it saved about a fifth of an MCG image's time
+#: but, with the candidate models retrained, lost more than 0.005 of held-out ABO or box recall
+#: at 1000 proposals (docs/speed.md).
 HALF_SCALE_EIGENVECTORS = {"accurate": (), "fast": ()}
 
 
@@ -262,14 +270,14 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     Returns
     -------
     dict of float -> MergeTree
-        Keyed by scale in :data:`MODE_SCALES` order (finest first), leaves at (H, W).
+        Keyed by scale in :data:`SCALES` order (finest first), leaves at (H, W).
     """
     height, width = rgb.shape[:2]
     times = {} if times is None else times
     settings = EDGE_PRESETS[check_edge_preset(edges)][mode]
     reusing = set(HALF_SCALE_EIGENVECTORS[edges]) if solver == "dncuts" else set()
     model = load_model(edge_model)  # loaded once, before any thread starts
-    jobs = list(zip(MODE_SCALES[mode], settings))
+    jobs = list(zip(SCALES[edges][mode], settings))
     scales = [scale for scale, _ in jobs]
     # a scale reuses the basis of the scale half its size when the mode has that scale
     coarse_scale = {scale: scale / 2 for scale in scales if scale in reusing and scale / 2 in scales}
@@ -418,7 +426,7 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
     image : ndarray
         (H, W, 3) RGB, (H, W) grayscale or (H, W, 4) RGBA; uint8, uint16 or float in [0, 1].
     mode : {"scg", "mcg"}
-        ``scg``: single scale. ``mcg``: scales 2, 1, 0.5 aligned and combined.
+        ``scg``: single scale. ``mcg``: three scales (:data:`SCALES`) aligned and combined.
     solver : {"dncuts", "exact"}
         Eigen-solver of the globalization.
     edge_model : EdgeForest, path or None
@@ -428,8 +436,8 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         of three image sizes (the release's setting, better on BSDS500); ``fast`` detects
         them at one size (what the candidate stage uses).
     max_pixels : int or None
-        ``mcg`` mode refuses images with more pixels than this (scale 2 needs about 4x the
-        memory); ``None`` removes the limit.
+        ``mcg`` mode refuses images with more pixels than this (scale 2 of ``accurate`` needs
+        about 4x the memory); ``None`` removes the limit.
     return_details : bool
         Return a :class:`UcmResult` (with per-scale trees and timings) instead of the tree.
     calibration : dict, str or Path, optional
@@ -465,7 +473,7 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
     if mode == "mcg" and max_pixels is not None and height * width > max_pixels:
         raise ValueError(
             f"image of {height}x{width} = {height * width} pixels exceeds the mcg-mode limit of "
-            f"{max_pixels} pixels (scale 2 needs about 4x the memory); use mode='scg', downscale "
+            f"{max_pixels} pixels (the finest scale needs 2-4x the memory); use mode='scg', downscale "
             f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
         )
     times: dict = {}

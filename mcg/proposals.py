@@ -35,8 +35,6 @@ DEFAULT_N_CANDIDATES = {"mcg": 4000, "scg": 3000}
 #: ``fast`` keeps a COCO image within the time targets; models trained on ``accurate``
 #: hierarchies are shipped too (``edges="accurate"``: slightly better, slower).
 PROPOSAL_EDGES = "fast"
-#: Scales of the per-scale hierarchies given to the candidate stage, after the combined one.
-CANDIDATE_SCALES = (0.5, 1.0, 2.0)
 
 
 #: File names a model folder (``im2mcg(models=...)``, written by ``mcg train proposals``) may
@@ -146,11 +144,13 @@ def candidate_trees(ucm_result, mode: str) -> list:
     Returns
     -------
     list of grouping.hierarchy.MergeTree
-        ``[combined, aligned 0.5, aligned 1, aligned 2]`` for ``mcg``, ``[tree]`` for ``scg``.
+        ``[combined, aligned trees from the coarsest scale to the finest]`` for ``mcg`` (the
+        finest is 1.5 with the ``fast`` edge preset, 2 with ``accurate``), ``[tree]`` for
+        ``scg``.
     """
     if mode == "scg":
         return [ucm_result.tree]
-    return [ucm_result.tree] + [ucm_result.aligned_trees[s] for s in CANDIDATE_SCALES]
+    return [ucm_result.tree] + [ucm_result.aligned_trees[s] for s in sorted(ucm_result.aligned_trees)]
 
 
 def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_model=None,

@@ -152,6 +152,10 @@ def test_edge_presets_set_the_contours_of_each_scale():
     # mcg: the upsampled scale-2 image keeps one sharpened size in both presets
     assert [s.multiscale for s in EDGE_PRESETS["accurate"]["mcg"]] == [False, True, True]
     assert [s.multiscale for s in EDGE_PRESETS["fast"]["mcg"]] == [False, False, False]
+    # mcg: the release's scales with accurate edges, a finest scale of 1.5 with fast ones
+    fast_mcg = im2ucm(image, mode="mcg", edges="fast", return_details=True)
+    assert list(fast_mcg.scale_trees) == [1.5, 1.0, 0.5]
+    assert list(im2ucm(image, mode="mcg", return_details=True).scale_trees) == [2.0, 1.0, 0.5]
     # the proposal models were trained on fast hierarchies
     assert PROPOSAL_EDGES == "fast"
     with pytest.raises(ValueError, match="edges must be one of"):
@@ -192,7 +196,7 @@ def test_scale_2_can_reuse_the_eigenvectors_of_scale_1(monkeypatch):
 
     import importlib
 
-    from mcg.pipeline import HALF_SCALE_EIGENVECTORS
+    from mcg.pipeline import HALF_SCALE_EIGENVECTORS, SCALES
 
     dncuts_module = importlib.import_module("ncuts.dncuts")  # the package exports a function of that name
 
@@ -206,6 +210,8 @@ def test_scale_2_can_reuse_the_eigenvectors_of_scale_1(monkeypatch):
 
     monkeypatch.setattr(dncuts_module, "solve_generalized_ncuts", counting_solve)
     assert HALF_SCALE_EIGENVECTORS == {"accurate": (), "fast": ()}
+    # the release's scales with the cheaper fast edges (scale 2 is half of no fast scale)
+    monkeypatch.setitem(SCALES["fast"], "mcg", (2.0, 1.0, 0.5))
     shipped = im2ucm(image, mode="mcg", edges="fast", return_details=True)
     assert len(solved_sizes) == 3  # scales 2, 1 and 0.5
     solved_sizes.clear()

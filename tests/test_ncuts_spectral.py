@@ -154,13 +154,14 @@ def test_globalize_bad_arguments():
 
 
 def test_adaptive_levels_keep_the_reduced_grid_small():
-    # BSDS and COCO sizes keep the paper's 2 levels, and so does BSDS at scale 2; COCO at scale 2
-    # (MCG) gets a third
+    # BSDS and COCO sizes keep the paper's 2 levels, and so do BSDS at scale 2 and COCO at scale
+    # 1.5; COCO at scale 2 (MCG, accurate edges) gets a third
     assert adaptive_levels((321, 481), 6, 2, MAX_REDUCED_NODES) == 2
     assert adaptive_levels((480, 640), 6, 2, MAX_REDUCED_NODES) == 2
     assert adaptive_levels((640, 640), 6, 2, MAX_REDUCED_NODES) == 2
     assert adaptive_levels((852, 1280), 6, 2, MAX_REDUCED_NODES) == 3
     assert adaptive_levels((642, 962), 6, 2, MAX_REDUCED_NODES) == 2  # BSDS at scale 2
+    assert adaptive_levels((720, 960), 6, 2, MAX_REDUCED_NODES) == 2  # COCO at scale 1.5
     assert adaptive_levels((960, 1280), 6, 2, MAX_REDUCED_NODES) == 3
     assert adaptive_levels((3000, 4000), 6, 2, MAX_REDUCED_NODES) == 5  # 93x125 nodes
     assert adaptive_levels((642, 962), 6, 2, None) == 2
