@@ -53,6 +53,7 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
+from grouping.codes import first_occurrence_codes
 from grouping.hierarchy import MergeTree
 
 __all__ = [
@@ -501,10 +502,8 @@ def tree_candidate_lists(tree: MergeTree, n_cands: Sequence[int]) -> TreeCandida
 
 def _compact(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Labels 0..U-1 in order of first occurrence (raster order) of non-negative int64 codes."""
-    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
-    return rank[inverse.ravel()], len(uniq)
+    labels, distinct, _ = first_occurrence_codes(values)
+    return labels, len(distinct)
 
 
 def intersect_partitions(label_images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

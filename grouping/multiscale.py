@@ -68,6 +68,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numba import njit
 
+from grouping.codes import unique_counts
 from grouping.hierarchy import (
     MergeTree,
     leaf_adjacency,
@@ -188,7 +189,7 @@ def _check_labels(labels, name, shape=None) -> np.ndarray:
 def _overlap_table(targets, labels, n_targets, n_labels):
     """Sparse overlap: run starts per target (T+1,), label ids (nnz,), pixel counts (nnz,)."""
     codes = targets.ravel() * np.int64(n_labels) + labels.ravel()
-    uniq, counts = np.unique(codes, return_counts=True)
+    uniq, counts = unique_counts(codes)
     tgt = uniq // n_labels
     start = np.searchsorted(tgt, np.arange(n_targets + 1))
     return start.astype(np.int64), (uniq % n_labels).astype(np.int64), counts.astype(np.int64)
@@ -272,7 +273,7 @@ def majority_projection(labels, targets) -> np.ndarray:
     n_targets = int(targets.max()) + 1
     n_labels = int(labels.max()) + 1
     codes = targets.ravel() * np.int64(n_labels) + labels.ravel()
-    uniq, counts = np.unique(codes, return_counts=True)
+    uniq, counts = unique_counts(codes)
     tgt, lab = uniq // n_labels, uniq % n_labels
     order = np.lexsort((lab, -counts, tgt))
     tgt, lab = tgt[order], lab[order]
