@@ -1,4 +1,5 @@
-"""Distinct values of a flat array of non-negative int64 codes (Numba), in place of ``np.unique``.
+"""Distinct values of a flat array of non-negative int64 codes (Numba), in place of ``np.unique``,
+and the small int64 hash map they are found with.
 
 The grouping layer encodes pairs of labels as ``a * n + b`` and needs, per pixel, which pair it
 belongs to, or, per pair, how many pixels it has. Sorting all pixels (what ``np.unique`` does)
@@ -10,32 +11,72 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["first_occurrence_codes", "unique_counts"]
+__all__ = ["first_occurrence_codes", "unique_counts", "hash_get", "hash_put_new", "hash_delete",
+           "EMPTY"]
 
-_EMPTY = -1
+# ----------------------------------------------------------------------------------------
+# A small open-addressing hash map from non-negative int64 keys to int64 values (linear
+# probing, tombstones), on two arrays ``keys`` (EMPTY when free) and ``vals`` of a power-of-two
+# size ``mask + 1``. Also used by the mean-boundary merging of :mod:`grouping.ucm`.
+# ----------------------------------------------------------------------------------------
+
+EMPTY = -1
+TOMBSTONE = -2
 
 
 @njit(cache=True, nogil=True)
-def _slot(code, mask):
-    x = np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)
-    return np.int64((x >> np.uint64(24)) & np.uint64(mask))
+def hash_slot(key, mask):
+    """First slot of ``key`` in a table of ``mask + 1`` slots."""
+    x = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64((x >> np.uint64(20)) & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True)
+def hash_get(keys, vals, mask, key):
+    """The value of ``key``, or -1 if it is absent."""
+    i = hash_slot(key, mask)
+    while True:
+        k = keys[i]
+        if k == key:
+            return vals[i]
+        if k == EMPTY:
+            return -1
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def hash_put_new(keys, vals, mask, key, val):
+    """Insert a key known to be absent (reuses the first tombstone on its probe path)."""
+    i = hash_slot(key, mask)
+    while keys[i] >= 0:
+        i = (i + 1) & mask
+    keys[i] = key
+    vals[i] = val
+
+
+@njit(cache=True, nogil=True)
+def hash_delete(keys, vals, mask, key):
+    """Remove ``key`` if present (its slot becomes a tombstone)."""
+    i = hash_slot(key, mask)
+    while True:
+        k = keys[i]
+        if k == key:
+            keys[i] = TOMBSTONE
+            return
+        if k == EMPTY:
+            return
+        i = (i + 1) & mask
 
 
 @njit(cache=True, nogil=True)
 def _grow(keys, ids):
-    """The table twice as large, holding the same codes and ids."""
+    """The table twice as large, holding the same codes and ids (no tombstones)."""
     capacity = 2 * keys.shape[0]
-    mask = capacity - 1
-    new_keys = np.full(capacity, _EMPTY, dtype=np.int64)
+    new_keys = np.full(capacity, EMPTY, dtype=np.int64)
     new_ids = np.empty(capacity, dtype=np.int64)
     for i in range(keys.shape[0]):
-        code = keys[i]
-        if code != _EMPTY:
-            j = _slot(code, mask)
-            while new_keys[j] != _EMPTY:
-                j = (j + 1) & mask
-            new_keys[j] = code
-            new_ids[j] = ids[i]
+        if keys[i] >= 0:
+            hash_put_new(new_keys, new_ids, capacity - 1, keys[i], ids[i])
     return new_keys, new_ids
 
 
@@ -45,39 +86,25 @@ def _first_occurrence_kernel(codes):
     labels = np.empty(n, dtype=np.int64)
     distinct = np.empty(n, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
-    capacity = 1024
-    keys = np.full(capacity, _EMPTY, dtype=np.int64)
-    ids = np.empty(capacity, dtype=np.int64)
+    keys = np.full(1024, EMPTY, dtype=np.int64)
+    ids = np.empty(1024, dtype=np.int64)
     n_distinct = 0
-    previous = np.int64(_EMPTY)
+    previous = np.int64(EMPTY)
     previous_id = 0
     for p in range(n):
         code = codes[p]
-        if code == previous:  # runs along rows: no look-up
-            labels[p] = previous_id
-            counts[previous_id] += 1
-            continue
-        mask = keys.shape[0] - 1
-        i = _slot(code, mask)
-        while True:
-            key = keys[i]
-            if key == code:
-                found = ids[i]
-                break
-            if key == _EMPTY:
-                found = n_distinct
-                keys[i] = code
-                ids[i] = found
-                distinct[found] = code
+        if code != previous:  # runs along rows need no look-up
+            previous = code
+            previous_id = hash_get(keys, ids, keys.shape[0] - 1, code)
+            if previous_id < 0:
+                previous_id = n_distinct
+                hash_put_new(keys, ids, keys.shape[0] - 1, code, previous_id)
+                distinct[n_distinct] = code
                 n_distinct += 1
                 if 2 * n_distinct > keys.shape[0]:
                     keys, ids = _grow(keys, ids)
-                break
-            i = (i + 1) & mask
-        labels[p] = found
-        counts[found] += 1
-        previous = code
-        previous_id = found
+        labels[p] = previous_id
+        counts[previous_id] += 1
     return labels, distinct[:n_distinct], counts[:n_distinct]
 
 

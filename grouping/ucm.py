@@ -12,59 +12,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from grouping.codes import EMPTY, hash_delete, hash_get, hash_put_new
 from grouping.hierarchy import MergeTree
 from ncuts.affinity import check_double_size_map
 
 __all__ = ["ucm_mean_pb", "mean_pb_merges", "boundary_stats"]
-
-
-# ----------------------------------------------------------------------------------------
-# A small open-addressing hash map int64 -> int64 (linear probing, tombstones).
-# ----------------------------------------------------------------------------------------
-
-_EMPTY = -1
-_TOMB = -2
-
-
-@njit(cache=True, nogil=True)
-def _h_slot(key, mask):
-    x = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
-    return np.int64((x >> np.uint64(20)) & np.uint64(mask))
-
-
-@njit(cache=True, nogil=True)
-def _h_get(keys, vals, mask, key):
-    i = _h_slot(key, mask)
-    while True:
-        k = keys[i]
-        if k == key:
-            return vals[i]
-        if k == _EMPTY:
-            return -1
-        i = (i + 1) & mask
-
-
-@njit(cache=True, nogil=True)
-def _h_put_new(keys, vals, mask, key, val):
-    """Insert a key known to be absent (reuses the first tombstone on its probe path)."""
-    i = _h_slot(key, mask)
-    while keys[i] >= 0:
-        i = (i + 1) & mask
-    keys[i] = key
-    vals[i] = val
-
-
-@njit(cache=True, nogil=True)
-def _h_del(keys, vals, mask, key):
-    i = _h_slot(key, mask)
-    while True:
-        k = keys[i]
-        if k == key:
-            keys[i] = _TOMB
-            return
-        if k == _EMPTY:
-            return
-        i = (i + 1) & mask
 
 
 # ----------------------------------------------------------------------------------------
@@ -135,7 +87,7 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
     cap_h = 16
     while cap_h < 4 * n_edges:
         cap_h *= 2
-    hkeys = np.full(cap_h, _EMPTY, dtype=np.int64)
+    hkeys = np.full(cap_h, EMPTY, dtype=np.int64)
     hvals = np.empty(cap_h, dtype=np.int64)
     hmask = cap_h - 1
     nl = np.int64(n_leaves)
@@ -149,7 +101,7 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
                 inc_next[tail[r]] = inc
             tail[r] = inc
             deg[r] += 1
-        _h_put_new(hkeys, hvals, hmask, eu[e] * nl + ev[e], e)
+        hash_put_new(hkeys, hvals, hmask, eu[e] * nl + ev[e], e)
     node_of = np.arange(n_leaves, dtype=np.int64)
     # heap
     cap = 2 * n_edges + 16
@@ -186,7 +138,7 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
         else:
             small, great = r2, r1
         alive[e] = False
-        _h_del(hkeys, hvals, hmask, min(r1, r2) * nl + max(r1, r2))
+        hash_delete(hkeys, hvals, hmask, min(r1, r2) * nl + max(r1, r2))
         deg[small] -= 1
         deg[great] -= 1
         if energy < last:  # guard against rounding: heights stay non-decreasing
@@ -208,9 +160,9 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
                     other = ev[f]
                 else:
                     other = eu[f]
-                _h_del(hkeys, hvals, hmask, min(small, other) * nl + max(small, other))
+                hash_delete(hkeys, hvals, hmask, min(small, other) * nl + max(small, other))
                 key = min(great, other) * nl + max(great, other)
-                g = _h_get(hkeys, hvals, hmask, key)
+                g = hash_get(hkeys, hvals, hmask, key)
                 if g >= 0:
                     # parallel edge: accumulate into great's edge, drop this one
                     esum[g] += esum[f]
@@ -238,7 +190,7 @@ def _mean_pb_kernel(n_leaves, eu, ev, esum, elen):
                         eu[f] = great
                     else:
                         ev[f] = great
-                    _h_put_new(hkeys, hvals, hmask, key, f)
+                    hash_put_new(hkeys, hvals, hmask, key, f)
                     inc_next[inc] = -1
                     if tail[great] == -1:
                         head[great] = inc

@@ -473,8 +473,8 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
     if mode == "mcg" and max_pixels is not None and height * width > max_pixels:
         raise ValueError(
             f"image of {height}x{width} = {height * width} pixels exceeds the mcg-mode limit of "
-            f"{max_pixels} pixels (the finest scale needs 2-4x the memory); use mode='scg', downscale "
-            f"the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
+            f"{max_pixels} pixels (the finest scale needs 2-4x the memory); use mode='scg', "
+            f"downscale the image, or pass max_pixels=None (CLI: --max-pixels 0) to override"
         )
     times: dict = {}
     check_threads(threads)

@@ -150,7 +150,8 @@ def candidate_trees(ucm_result, mode: str) -> list:
     """
     if mode == "scg":
         return [ucm_result.tree]
-    return [ucm_result.tree] + [ucm_result.aligned_trees[s] for s in sorted(ucm_result.aligned_trees)]
+    aligned = ucm_result.aligned_trees
+    return [ucm_result.tree] + [aligned[scale] for scale in sorted(aligned)]
 
 
 def im2mcg(image, mode: str = "mcg", n_proposals: int | None = None, *, edge_model=None,

@@ -171,25 +171,24 @@ def solve_generalized_ncuts(
         # Shift-invert Lanczos; SuperLU with a minimum-degree ordering of A^T + A (the matrix
         # is symmetric), much less fill than the default COLAMD on these graphs.
         shifted = (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
-        if single_factor:
-            shifted = shifted.astype(np.float32)
+        factor_dtype = np.float32 if single_factor else np.float64
         lu = spla.splu(
-            shifted,
+            shifted.astype(factor_dtype, copy=False),
             permc_spec="MMD_AT_PLUS_A",
             diag_pivot_thresh=0.0,
             options={"SymmetricMode": True},
         )
-        if single_factor:
-            def solve(b):
-                return lu.solve(b.astype(np.float32)).astype(np.float64)
-        else:
-            solve = lu.solve
+
+        def solve(b):
+            return lu.solve(b.astype(factor_dtype, copy=False)).astype(np.float64, copy=False)
+
         inverse = spla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         values, vectors = spla.eigsh(
             L, k=k, sigma=_SHIFT, which="LM", v0=_start_vector(n), OPinv=inverse, tol=_EIGSH_TOL
         )
-        if single_factor:
-            values = np.einsum("ij,ij->j", vectors, L @ vectors) / np.einsum("ij,ij->j", vectors, vectors)
+        if single_factor:  # ARPACK's values are those of the float32 operator
+            values = (np.einsum("ij,ij->j", vectors, L @ vectors)
+                      / np.einsum("ij,ij->j", vectors, vectors))
     order = np.argsort(values, kind="stable")
     values = np.clip(values[order], 0.0, None)
     vectors = vectors[:, order] * inv_sqrt_d[:, None]
