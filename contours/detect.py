@@ -135,43 +135,63 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-#: Pixels traversed in lockstep by :func:`_apply_forest`: independent node fetches overlap
-#: their cache misses (about 1.5x faster than one pixel at a time, identical output).
+#: Pixels traversed at once by :func:`_apply_forest`: independent node fetches overlap their
+#: cache misses (identical output for any value).
 TRAVERSAL_BATCH = 16
 
 
 @njit(cache=True, nogil=True)
 def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, thresholds, roots,
                   n_eval):
-    """Leaf rows reached by ``n_eval`` trees at every window (packed nodes, see forest.py)."""
+    """Leaf rows reached by ``n_eval`` trees at every window (packed nodes, see forest.py).
+
+    For each tree slot, ``TRAVERSAL_BATCH`` windows descend at once, one step each per round;
+    a window that reaches its leaf hands its lane to the next window in raster order, so the
+    lanes stay busy until the last windows."""
     n_trees = roots.shape[0]
     feature_mask = (1 << NODE_FEATURE_BITS) - 1
     leaves = np.empty((h1, w1, n_eval), np.int32)
     nodes = np.empty(TRAVERSAL_BATCH, np.int64)
     bases = np.empty(TRAVERSAL_BATCH, np.int64)
+    windows = np.empty(TRAVERSAL_BATCH, np.int64)
+    n_windows = h1 * w1
     for t in range(n_eval):
-        for r in range(h1):
-            for c0 in range(0, w1, TRAVERSAL_BATCH):
-                n_batch = min(TRAVERSAL_BATCH, w1 - c0)
-                for j in range(n_batch):
-                    c = c0 + j
+        next_window = 0
+        n_lanes = min(TRAVERSAL_BATCH, n_windows)
+        for j in range(n_lanes):
+            r = next_window // w1
+            c = next_window - r * w1
+            windows[j] = next_window
+            bases[j] = r * chn_width + c
+            nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
+            next_window += 1
+        n_active = n_lanes
+        while n_active > 0:
+            for j in range(n_lanes):
+                k = nodes[j]
+                if k < 0:
+                    continue
+                word = np.int64(words[k, 1])
+                step = word >> NODE_FEATURE_BITS
+                if step != 0:
+                    f = word & feature_mask
+                    v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
+                    nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
+                    continue
+                w = windows[j]
+                r = w // w1
+                c = w - r * w1
+                leaves[r, c, t] = words[k, 0]
+                if next_window < n_windows:
+                    r = next_window // w1
+                    c = next_window - r * w1
+                    windows[j] = next_window
                     bases[j] = r * chn_width + c
                     nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
-                n_active = n_batch
-                while n_active > 0:
-                    n_active = 0
-                    for j in range(n_batch):
-                        k = nodes[j]
-                        word = np.int64(words[k, 1])
-                        step = word >> NODE_FEATURE_BITS
-                        if step == 0:
-                            continue
-                        n_active += 1
-                        f = word & feature_mask
-                        v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
-                        nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
-                for j in range(n_batch):
-                    leaves[r, c0 + j, t] = words[nodes[j], 0]
+                    next_window += 1
+                else:
+                    nodes[j] = -1
+                    n_active -= 1
     return leaves
 
 
@@ -237,22 +257,59 @@ def _finish_colour_model(means, counts, n_segments):
 
 @njit(cache=True, nogil=True)
 def _two_segment_colour_model(rows, image, y0, x0, means, counts):
-    """Mean colour of both segments of a two-segment mask (padded bit rows), every other pixel."""
+    """Mean colour of both segments of a two-segment mask (padded bit rows), every other pixel.
+
+    Branch-free with the sums in registers: each pixel adds its value to its own segment's sum
+    and 0 to the other's, so every sum takes the same values in the same order as a sum over
+    the segment's pixels alone (same float32 result)."""
     g = LABEL_SIZE
     n_colors = image.shape[2]
-    _clear_colour_model(means, counts, 2)
+    if n_colors != 3:
+        _clear_colour_model(means, counts, 2)
+        for y in range(0, g, 2):
+            bits = rows[y + 1]
+            for x in range(0, g, 2):
+                s = (bits >> (x + 1)) & 1
+                counts[s] += 1.0
+                for z in range(n_colors):
+                    means[s, z] += image[y0 + y, x0 + x, z]
+        _finish_colour_model(means, counts, 2)
+        return
+    zero = np.float32(0.0)
+    a0 = zero
+    a1 = zero
+    a2 = zero
+    b0 = zero
+    b1 = zero
+    b2 = zero
+    n1 = 0
     for y in range(0, g, 2):
         bits = rows[y + 1]
         for x in range(0, g, 2):
-            s = (bits >> (x + 1)) & 1
-            counts[s] += 1.0
-            for z in range(n_colors):
-                means[s, z] += image[y0 + y, x0 + x, z]
+            in1 = ((bits >> (x + 1)) & 1) != 0
+            n1 += np.int64(in1)
+            v0 = image[y0 + y, x0 + x, 0]
+            v1 = image[y0 + y, x0 + x, 1]
+            v2 = image[y0 + y, x0 + x, 2]
+            a0 += zero if in1 else v0
+            a1 += zero if in1 else v1
+            a2 += zero if in1 else v2
+            b0 += v0 if in1 else zero
+            b1 += v1 if in1 else zero
+            b2 += v2 if in1 else zero
+    counts[0] = np.float32((g // 2) * (g // 2) - n1)
+    counts[1] = np.float32(n1)
+    means[0, 0] = a0
+    means[0, 1] = a1
+    means[0, 2] = a2
+    means[1, 0] = b0
+    means[1, 1] = b1
+    means[1, 2] = b2
     _finish_colour_model(means, counts, 2)
 
 
 @njit(cache=True, nogil=True)
-def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
+def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means, closer):
     """Snap the ring pixels ``b0 .. b1`` of a two-segment mask (padded bit rows, in place).
 
     A pixel whose 4 neighbours agree takes their label; otherwise it takes the segment of
@@ -269,8 +326,9 @@ def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
         row = rows[y + 1]
         left = (row >> x) & 1
         right = (row >> (x + 2)) & 1
-        up = (rows[y] >> (x + 1)) & 1
-        down = (rows[y + 2] >> (x + 1)) & 1
+        # the clamped rows above and below (the padding rows are refreshed after the loop)
+        up = (rows[y + np.int64(y == 0)] >> (x + 1)) & 1
+        down = (rows[y + 2 - np.int64(y == last)] >> (x + 1)) & 1
         mixed = (left ^ right) | (left ^ up) | (left ^ down)
         e0 = np.float32(0.0)
         e1 = np.float32(0.0)
@@ -285,8 +343,8 @@ def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
         label = left ^ (mixed & other_closer)
         bit = (np.int64(1) << (x + 1)) | np.int64(x == 0) | (np.int64(x == last) << (g + 1))
         rows[y + 1] = (row & ~bit) | (bit * label)
-        rows[0] = rows[1]
-        rows[g + 1] = rows[g]
+    rows[0] = rows[1]
+    rows[g + 1] = rows[g]
 
 
 @njit(cache=True, nogil=True)
@@ -333,6 +391,7 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
     labels4 = np.empty(4, np.int32)
     rows = np.empty(g + 2, np.int64)
     mask = np.empty(g, np.int64)
+    closer = np.empty(g * g, np.int8)
     for r in range(h1):
         for c in range(w1):
             y0 = r * stride + offset
@@ -346,7 +405,7 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                     _load_padded_rows(leaf_rows[leaf], rows)
                     _two_segment_colour_model(rows, image, y0, x0, means, counts)
                     _snap_two_segments(rows, ring_pixels, ring_starts[leaf, 0],
-                                       ring_starts[leaf, sharpen], image, y0, x0, means)
+                                       ring_starts[leaf, sharpen], image, y0, x0, means, closer)
                     _add_two_segment_boundary(rows, ring_pixels, ring_starts[leaf, 0],
                                               ring_starts[leaf, sharpen + 1], out,
                                               r * stride, c * stride, mask)
