@@ -309,7 +309,7 @@ def _two_segment_colour_model(rows, image, y0, x0, means, counts):
 
 
 @njit(cache=True, nogil=True)
-def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means, closer):
+def _snap_two_segments(rows, ring_pixels, b0, b1, image, y0, x0, means):
     """Snap the ring pixels ``b0 .. b1`` of a two-segment mask (padded bit rows, in place).
 
     A pixel whose 4 neighbours agree takes their label; otherwise it takes the segment of
@@ -391,7 +391,6 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
     labels4 = np.empty(4, np.int32)
     rows = np.empty(g + 2, np.int64)
     mask = np.empty(g, np.int64)
-    closer = np.empty(g * g, np.int8)
     for r in range(h1):
         for c in range(w1):
             y0 = r * stride + offset
@@ -405,7 +404,7 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                     _load_padded_rows(leaf_rows[leaf], rows)
                     _two_segment_colour_model(rows, image, y0, x0, means, counts)
                     _snap_two_segments(rows, ring_pixels, ring_starts[leaf, 0],
-                                       ring_starts[leaf, sharpen], image, y0, x0, means, closer)
+                                       ring_starts[leaf, sharpen], image, y0, x0, means)
                     _add_two_segment_boundary(rows, ring_pixels, ring_starts[leaf, 0],
                                               ring_starts[leaf, sharpen + 1], out,
                                               r * stride, c * stride, mask)
