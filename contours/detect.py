@@ -145,53 +145,55 @@ def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, th
                   n_eval):
     """Leaf rows reached by ``n_eval`` trees at every window (packed nodes, see forest.py).
 
-    For each tree slot, ``TRAVERSAL_BATCH`` windows descend at once, one step each per round;
-    a window that reaches its leaf hands its lane to the next window in raster order, so the
-    lanes stay busy until the last windows."""
+    The traversals (a window and a tree slot: ``window * n_eval + slot``, windows in raster
+    order) run ``TRAVERSAL_BATCH`` at once, one step each per round; a lane whose traversal
+    reaches its leaf takes the next traversal, so the lanes stay busy to the end and the
+    traversals in flight share their windows' features."""
     n_trees = roots.shape[0]
     feature_mask = (1 << NODE_FEATURE_BITS) - 1
     leaves = np.empty((h1, w1, n_eval), np.int32)
+    flat_leaves = leaves.reshape(-1)
     nodes = np.empty(TRAVERSAL_BATCH, np.int64)
     bases = np.empty(TRAVERSAL_BATCH, np.int64)
-    windows = np.empty(TRAVERSAL_BATCH, np.int64)
-    n_windows = h1 * w1
-    for t in range(n_eval):
-        next_window = 0
-        n_lanes = min(TRAVERSAL_BATCH, n_windows)
+    jobs = np.empty(TRAVERSAL_BATCH, np.int64)
+    n_jobs = h1 * w1 * n_eval
+    next_job = 0
+    n_lanes = min(TRAVERSAL_BATCH, n_jobs)
+    for j in range(n_lanes):
+        w = next_job // n_eval
+        t = next_job - w * n_eval
+        r = w // w1
+        c = w - r * w1
+        jobs[j] = next_job
+        bases[j] = r * chn_width + c
+        nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
+        next_job += 1
+    n_active = n_lanes
+    while n_active > 0:
         for j in range(n_lanes):
-            r = next_window // w1
-            c = next_window - r * w1
-            windows[j] = next_window
-            bases[j] = r * chn_width + c
-            nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
-            next_window += 1
-        n_active = n_lanes
-        while n_active > 0:
-            for j in range(n_lanes):
-                k = nodes[j]
-                if k < 0:
-                    continue
-                word = np.int64(words[k, 1])
-                step = word >> NODE_FEATURE_BITS
-                if step != 0:
-                    f = word & feature_mask
-                    v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
-                    nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
-                    continue
-                w = windows[j]
+            k = nodes[j]
+            if k < 0:
+                continue
+            word = np.int64(words[k, 1])
+            step = word >> NODE_FEATURE_BITS
+            if step != 0:
+                f = word & feature_mask
+                v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
+                nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
+                continue
+            flat_leaves[jobs[j]] = words[k, 0]
+            if next_job < n_jobs:
+                w = next_job // n_eval
+                t = next_job - w * n_eval
                 r = w // w1
                 c = w - r * w1
-                leaves[r, c, t] = words[k, 0]
-                if next_window < n_windows:
-                    r = next_window // w1
-                    c = next_window - r * w1
-                    windows[j] = next_window
-                    bases[j] = r * chn_width + c
-                    nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
-                    next_window += 1
-                else:
-                    nodes[j] = -1
-                    n_active -= 1
+                jobs[j] = next_job
+                bases[j] = r * chn_width + c
+                nodes[j] = roots[(((r + c) % 2) * n_eval + t) % n_trees]
+                next_job += 1
+            else:
+                nodes[j] = -1
+                n_active -= 1
     return leaves
 
 
