@@ -372,8 +372,78 @@ def _add_two_segment_boundary(rows, ring_pixels, b0, b1, out, oy, ox, mask):
 
 
 @njit(cache=True, nogil=True)
+def _colour_distance3(means, s, v0, v1, v2):
+    """Squared distance (float32) of colour (v0, v1, v2) to segment ``s``'s mean, summed in
+    channel order."""
+    d = means[s, 0] - v0
+    e = np.float32(0.0) + d * d
+    d = means[s, 1] - v1
+    e += d * d
+    d = means[s, 2] - v2
+    e += d * d
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _sharpen_segments(seg, leaf_seg, m, ring_pixels, b0, b1, b2, image, y0, x0, means, counts,
+                      neighbours, out, oy, ox):
+    """Sharpen a mask of ``m`` >= 3 segments and add its boundary to ``out``.
+
+    The mask (``leaf_seg``, flat, copied into ``seg``) gets the segments' mean colours (every
+    other pixel); the ring pixels ``b0 .. b1`` take, in ring order, the segment of closest mean
+    colour among their 4 neighbours' (the first of them on a tie: the neighbours' common
+    segment when they agree); ``out`` gets 1 at the ring pixels ``b0 .. b2`` that then differ
+    from a 4-neighbour. ``image``: (H, W, 3) float32."""
+    g = LABEL_SIZE
+    seg[:] = leaf_seg
+    _clear_colour_model(means, counts, m)
+    for y in range(0, g, 2):
+        for x in range(0, g, 2):
+            s = seg[y * g + x]
+            counts[s] += 1.0
+            for z in range(image.shape[2]):
+                means[s, z] += image[y0 + y, x0 + x, z]
+    _finish_colour_model(means, counts, m)
+    for b in range(b0, b1):
+        p = np.int64(ring_pixels[b])
+        py = y0 + p // g
+        px = x0 + p % g
+        a0 = seg[neighbours[p, 0]]
+        a1 = seg[neighbours[p, 1]]
+        a2 = seg[neighbours[p, 2]]
+        a3 = seg[neighbours[p, 3]]
+        if a0 == a1 and a0 == a2 and a0 == a3:
+            seg[p] = a0
+            continue
+        v0 = image[py, px, 0]
+        v1 = image[py, px, 1]
+        v2 = image[py, px, 2]
+        best_s = a0
+        best_e = _colour_distance3(means, a0, v0, v1, v2)
+        e = _colour_distance3(means, a1, v0, v1, v2)
+        closer = e < best_e
+        best_e = e if closer else best_e
+        best_s = a1 if closer else best_s
+        e = _colour_distance3(means, a2, v0, v1, v2)
+        closer = e < best_e
+        best_e = e if closer else best_e
+        best_s = a2 if closer else best_s
+        e = _colour_distance3(means, a3, v0, v1, v2)
+        best_s = a3 if e < best_e else best_s
+        seg[p] = best_s
+    for b in range(b0, b2):
+        p = np.int64(ring_pixels[b])
+        s = seg[p]
+        if (s != seg[neighbours[p, 0]] or s != seg[neighbours[p, 1]]
+                or s != seg[neighbours[p, 2]] or s != seg[neighbours[p, 3]]):
+            out[oy + p // g, ox + p % g] += 1.0
+
+
+@njit(cache=True, nogil=True)
 def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows, image, stride,
                         offset, sharpen):
+    """Boundary counts of the sharpened leaf masks (``image``: the smoothed (H, W, 3) float32
+    colours the masks snap to)."""
     g = LABEL_SIZE
     h1, w1, n_eval = leaves.shape
     n_colors = image.shape[2]
@@ -390,7 +460,6 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
             neighbours[i, 1] = i + 1 if x < g - 1 else i
             neighbours[i, 2] = i - g if y > 0 else i
             neighbours[i, 3] = i + g if y < g - 1 else i
-    labels4 = np.empty(4, np.int32)
     rows = np.empty(g + 2, np.int64)
     mask = np.empty(g, np.int64)
     for r in range(h1):
@@ -411,51 +480,10 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                                               ring_starts[leaf, sharpen + 1], out,
                                               r * stride, c * stride, mask)
                     continue
-                seg[:] = segs_flat[leaf]
-                _clear_colour_model(means, counts, m)
-                for y in range(0, g, 2):
-                    for x in range(0, g, 2):
-                        s = seg[y * g + x]
-                        counts[s] += 1.0
-                        for z in range(n_colors):
-                            means[s, z] += image[y0 + y, x0 + x, z]
-                _finish_colour_model(means, counts, m)
-                # snap pixels near the boundary to the segment of closest mean colour
-                for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen]):
-                    p = ring_pixels[b]
-                    a0 = seg[neighbours[p, 0]]
-                    a1 = seg[neighbours[p, 1]]
-                    a2 = seg[neighbours[p, 2]]
-                    a3 = seg[neighbours[p, 3]]
-                    if a0 == a1 and a0 == a2 and a0 == a3:
-                        seg[p] = a0
-                        continue
-                    labels4[0] = a0
-                    labels4[1] = a1
-                    labels4[2] = a2
-                    labels4[3] = a3
-                    py = y0 + p // g
-                    px = x0 + p % g
-                    best_e = np.float32(1e30)
-                    best_s = -1
-                    for q in range(4):
-                        s = labels4[q]
-                        if s == best_s:
-                            continue
-                        e = np.float32(0.0)
-                        for z in range(n_colors):
-                            d = means[s, z] - image[py, px, z]
-                            e += d * d
-                        if e < best_e:
-                            best_e = e
-                            best_s = s
-                    seg[p] = best_s
-                for b in range(ring_starts[leaf, 0], ring_starts[leaf, sharpen + 1]):
-                    p = ring_pixels[b]
-                    s = seg[p]
-                    if (s != seg[neighbours[p, 0]] or s != seg[neighbours[p, 1]]
-                            or s != seg[neighbours[p, 2]] or s != seg[neighbours[p, 3]]):
-                        out[r * stride + p // g, c * stride + p % g] += 1.0
+                _sharpen_segments(seg, segs_flat[leaf], m, ring_pixels, ring_starts[leaf, 0],
+                                  ring_starts[leaf, sharpen], ring_starts[leaf, sharpen + 1],
+                                  image, y0, x0, means, counts, neighbours, out, r * stride,
+                                  c * stride)
     return out
 
 
