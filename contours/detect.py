@@ -263,20 +263,8 @@ def _two_segment_colour_model(rows, image, y0, x0, means, counts):
 
     Branch-free with the sums in registers: each pixel adds its value to its own segment's sum
     and 0 to the other's, so every sum takes the same values in the same order as a sum over
-    the segment's pixels alone (same float32 result)."""
+    the segment's pixels alone (same float32 result). ``image``: (H, W, 3) float32."""
     g = LABEL_SIZE
-    n_colors = image.shape[2]
-    if n_colors != 3:
-        _clear_colour_model(means, counts, 2)
-        for y in range(0, g, 2):
-            bits = rows[y + 1]
-            for x in range(0, g, 2):
-                s = (bits >> (x + 1)) & 1
-                counts[s] += 1.0
-                for z in range(n_colors):
-                    means[s, z] += image[y0 + y, x0 + x, z]
-        _finish_colour_model(means, counts, 2)
-        return
     zero = np.float32(0.0)
     a0 = zero
     a1 = zero
@@ -444,6 +432,8 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                         offset, sharpen):
     """Boundary counts of the sharpened leaf masks (``image``: the smoothed (H, W, 3) float32
     colours the masks snap to)."""
+    if image.shape[2] != 3:
+        raise ValueError("sharpening needs a 3-channel image")
     g = LABEL_SIZE
     h1, w1, n_eval = leaves.shape
     n_colors = image.shape[2]
