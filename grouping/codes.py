@@ -32,16 +32,23 @@ def hash_slot(key, mask):
 
 
 @njit(cache=True, nogil=True)
-def hash_get(keys, vals, mask, key):
-    """The value of ``key``, or -1 if it is absent."""
+def _key_slot(keys, mask, key):
+    """The slot holding ``key``, or -1 if it is absent."""
     i = hash_slot(key, mask)
     while True:
         k = keys[i]
         if k == key:
-            return vals[i]
+            return i
         if k == EMPTY:
             return -1
         i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def hash_get(keys, vals, mask, key):
+    """The value of ``key``, or -1 if it is absent."""
+    i = _key_slot(keys, mask, key)
+    return vals[i] if i >= 0 else -1
 
 
 @njit(cache=True, nogil=True)
@@ -57,15 +64,9 @@ def hash_put_new(keys, vals, mask, key, val):
 @njit(cache=True, nogil=True)
 def hash_delete(keys, vals, mask, key):
     """Remove ``key`` if present (its slot becomes a tombstone)."""
-    i = hash_slot(key, mask)
-    while True:
-        k = keys[i]
-        if k == key:
-            keys[i] = TOMBSTONE
-            return
-        if k == EMPTY:
-            return
-        i = (i + 1) & mask
+    i = _key_slot(keys, mask, key)
+    if i >= 0:
+        keys[i] = TOMBSTONE
 
 
 @njit(cache=True, nogil=True)

@@ -4,7 +4,7 @@ The release's ``spectralPb_fast`` + the lines of ``img2ucm`` around it, re-deriv
 
 1. ``W = intervening_contour_affinity(owt2, radius=2, gamma=0.12, scale=10)``;
 2. 6 eigenpairs by DNCuts (2 levels of decimation by 2, more on large images so that the reduced
-   grid stays under 40000 nodes, see :func:`adaptive_levels`) - or by the exact solver;
+   grid stays within :data:`MAX_REDUCED_NODES` nodes, see :func:`adaptive_levels`) - or by the exact solver;
 3. eigenvectors sorted by ascending eigenvalue; the first (trivial, constant) one is skipped;
    each other one is reshaped to ``H x W`` and min-max normalised to [0, 1];
 4. its boundary gradient on the double grid (:func:`vector_boundary_gradient`: absolute
@@ -236,7 +236,7 @@ def globalize(
         Eigenpairs computed (the trivial one included, and skipped).
     n_levels : int, default 2
         DNCuts decimation levels (ignored by the exact solver except for ``eigenvalue_scale``).
-    max_reduced_nodes : int or None, default 40000
+    max_reduced_nodes : int or None, default :data:`MAX_REDUCED_NODES` (45,000)
         DNCuts only: while the reduced grid after the levels so far has more nodes than this,
         one more level is applied (a 962x642 image keeps 2 levels, 240x160 nodes; a 1280x960
         one gets 3). The eigenvalues of each extra level are halved back
