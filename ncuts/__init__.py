@@ -9,6 +9,8 @@ interpolate_eigenvectors(W, shape, coarse_vectors) -> (whitened (H*W, k), upsamp
 spectral_boundaries(eigenvectors, eigenvalues, shape) -> (2H+1, 2W+1) float64
 globalize(owt2, solver="dncuts"|"exact", coarse=None, ...) -> (2H+1, 2W+1) float64
 SpectralBasis: the eigenvectors of one globalization, reusable at twice the size
+cholesky.GridCholesky(matrix, shape).solve(b): single-precision sparse Cholesky of an SPD matrix
+    on a pixel grid (nested dissection), DNCuts' solver
 """
 from .affinity import check_double_size_map, intervening_contour_affinity
 from .dncuts import dncuts, exact_ncuts, interpolate_eigenvectors, solve_generalized_ncuts, whiten

@@ -4,9 +4,10 @@ Both solve the generalized eigenproblem ``(D - A) x = lambda D x`` (``D = diag(A
 ``k`` smallest eigenvalues. They are computed through the symmetric normalized Laplacian
 ``L = I - D^-1/2 A D^-1/2`` (same eigenvalues, ``x = D^-1/2 y``): dense LAPACK for small
 graphs, ARPACK Lanczos in shift-invert mode (``sigma`` slightly below 0, deterministic start
-vector) otherwise. On DNCuts' reduced graphs the shifted matrix is factorized in float32 (about
-a third faster; eigenvectors within a few thousandths of a degree, eigenvalues recomputed as
-float64 Rayleigh quotients).
+vector) otherwise. On DNCuts' reduced graphs the shifted matrix is factorized in float32
+(eigenvectors within a few thousandths of a degree, eigenvalues recomputed as float64 Rayleigh
+quotients) by a nested-dissection Cholesky of the reduced grid (:mod:`ncuts.cholesky`), or by
+SuperLU's LU for a graph that is not a grid graph.
 
 DNCuts (MCG paper, Alg. 1, and the release's ``ncuts_downsample``): for each of ``n_levels``
 levels keep the pixels with odd row and odd column (0-based) of the current grid, ``B = A[:, keep]``,
@@ -25,6 +26,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
+from .cholesky import GridCholesky, NotAGridGraph
+
 # Graphs up to this many nodes are solved with a dense symmetric eigensolver (ARPACK needs
 # k < n and is faster from a few dozen nodes on).
 DENSE_SOLVER_MAX_NODES = 64
@@ -35,7 +38,8 @@ _SHIFT = -1e-6
 # direction within 1e-12 of the 1e-8 one (1 - |cos|); the proposals' held-out figures and
 # the BSDS benchmark are unchanged (docs/speed.md).
 _EIGSH_TOL = 1e-5
-# DNCuts factorizes the reduced graph's shifted Laplacian in float32 (see docs/speed.md).
+# DNCuts factorizes the reduced graph's shifted Laplacian in float32 (see docs/speed.md); False
+# keeps float64 and SuperLU.
 SINGLE_PRECISION_FACTOR = True
 # Relative variance below which a whitening direction is treated as null (the constant vector).
 _NULL_VARIANCE = 1e-9
@@ -130,7 +134,8 @@ def _start_vector(n: int) -> np.ndarray:
 
 
 def solve_generalized_ncuts(
-    A: sp.spmatrix, n_vectors: int, check_symmetry: bool = True, single_factor: bool = False
+    A: sp.spmatrix, n_vectors: int, check_symmetry: bool = True, single_factor: bool = False,
+    grid_shape: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smallest eigenpairs of ``(D - A) x = lambda D x``.
 
@@ -146,6 +151,11 @@ def solve_generalized_ncuts(
         Factorize the shifted Laplacian of the Lanczos iteration in float32 (about a third
         faster on reduced DNCuts graphs); the eigenvalues are then the float64 Rayleigh
         quotients of the eigenvectors.
+    grid_shape : (int, int) or None
+        With ``single_factor``: the nodes are the cells of this grid (row-major) and join only
+        nearby cells, so the factorization is a nested-dissection Cholesky
+        (:class:`ncuts.cholesky.GridCholesky`) instead of SuperLU's LU; SuperLU is the
+        fallback for a graph it does not suit.
 
     Returns
     -------
@@ -168,19 +178,7 @@ def solve_generalized_ncuts(
     if n <= DENSE_SOLVER_MAX_NODES or k >= n - 1:
         values, vectors = scipy.linalg.eigh(L.toarray(), subset_by_index=(0, k - 1))
     else:
-        # Shift-invert Lanczos; SuperLU with a minimum-degree ordering of A^T + A (the matrix
-        # is symmetric), much less fill than the default COLAMD on these graphs.
-        shifted = (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
-        factor_dtype = np.float32 if single_factor else np.float64
-        lu = spla.splu(
-            shifted.astype(factor_dtype, copy=False),
-            permc_spec="MMD_AT_PLUS_A",
-            diag_pivot_thresh=0.0,
-            options={"SymmetricMode": True},
-        )
-
-        def solve(b):
-            return lu.solve(b.astype(factor_dtype, copy=False)).astype(np.float64, copy=False)
+        solve = _shift_invert_solver(L, single_factor, grid_shape)
 
         inverse = spla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         values, vectors = spla.eigsh(
@@ -193,6 +191,31 @@ def solve_generalized_ncuts(
     values = np.clip(values[order], 0.0, None)
     vectors = vectors[:, order] * inv_sqrt_d[:, None]
     return values, _fix_signs(vectors)
+
+
+def _shift_invert_solver(L: sp.csc_matrix, single_factor: bool,
+                         grid_shape: tuple[int, int] | None):
+    """``b -> (L - sigma I)^-1 b`` (float64 in and out) for the shift-invert iteration: a
+    single-precision nested-dissection Cholesky for a grid graph, SuperLU's LU (minimum degree on
+    ``A^T + A``, the matrix being symmetric; much less fill than the default COLAMD on these
+    graphs) otherwise."""
+    n = L.shape[0]
+    shifted = (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
+    if single_factor and grid_shape is not None:
+        try:  # the matrix is exactly symmetric: its CSC arrays are those of its CSR
+            factor = GridCholesky(shifted.T, grid_shape)
+        except NotAGridGraph:
+            pass
+        else:
+            return lambda b: factor.solve(b).astype(np.float64)
+    factor_dtype = np.float32 if single_factor else np.float64
+    lu = spla.splu(
+        shifted.astype(factor_dtype, copy=False),
+        permc_spec="MMD_AT_PLUS_A",
+        diag_pivot_thresh=0.0,
+        options={"SymmetricMode": True},
+    )
+    return lambda b: lu.solve(b.astype(factor_dtype, copy=False)).astype(np.float64, copy=False)
 
 
 def exact_ncuts(
@@ -447,7 +470,8 @@ def dncuts(
         transfers.append(C.tocsr())
         cur = (cur[0] // decimate, cur[1] // decimate)
     values, vectors = solve_generalized_ncuts(A, n_vectors, check_symmetry=False,  # checked above
-                                              single_factor=SINGLE_PRECISION_FACTOR)
+                                              single_factor=SINGLE_PRECISION_FACTOR,
+                                              grid_shape=cur)
     for C in reversed(transfers):
         vectors = C @ vectors
     # Signs were fixed on the reduced eigenvectors; upsampling and ZCA whitening are
