@@ -3,8 +3,8 @@
 The first run after an install compiles every Numba kernel (``cache=True`` keeps them for later
 runs). While one process detects the edges of an image (the first kernels it needs),
 :func:`start_warmup` compiles, in another process and in the order the first one will need them,
-the kernels of the oriented watershed, of the DNCuts eigen-solver's grid Cholesky and of the
-candidate stage, on small synthetic inputs of the same types, and writes them to Numba's cache; the first process then
+the kernels of the oriented watershed and of the candidate stage, on small
+synthetic inputs of the same types, and writes them to Numba's cache; the first process then
 loads them instead of compiling them. Nothing computed in the second process is kept, and the
 results do not depend on it.
 """
@@ -56,11 +56,10 @@ def synthetic_hierarchy(rows: int = 6, columns: int = 8, block: int = 6):
 
 
 def compile_kernels(mode: str) -> None:
-    """Run the oriented watershed, the grid Cholesky and the candidate stage of ``mode`` once on
-    synthetic inputs.
+    """Run the oriented watershed and the candidate stage of ``mode`` once on synthetic inputs.
 
-    They take about as long to compile as what the main process compiles meanwhile (the edges,
-    the rest of the globalization, the UCM, the alignment).
+    The two take about as long to compile as what the main process compiles meanwhile (the
+    edges, the globalization, the UCM, the alignment).
 
     Parameters
     ----------
@@ -68,23 +67,16 @@ def compile_kernels(mode: str) -> None:
         ``mcg`` gives the candidate stage four hierarchies, as :func:`mcg.proposals.im2mcg` does.
     """
     import numpy as np
-    import scipy.sparse as sp
 
     from grouping.candidates import default_n_cands
     from grouping.owt import oriented_watershed
     from grouping.ranking import proposals_from_trees
     from mcg.proposals import load_candidate_models
-    from ncuts.cholesky import GridCholesky
 
     rng = np.random.default_rng(0)
     edges = rng.random((40, 48), dtype=np.float32)
     orientation = (rng.random((40, 48), dtype=np.float32) * np.float32(np.pi)).astype(np.float32)
     oriented_watershed(edges, orientation)
-    # a 5-point grid Laplacian, shifted: symmetric positive definite
-    grid = (12, 16)
-    path = lambda n: sp.diags([-np.ones(n - 1), 2.0 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1])
-    laplacian = sp.kronsum(path(grid[1]), path(grid[0])) + 0.1 * sp.identity(grid[0] * grid[1])
-    GridCholesky(laplacian.tocsr(), grid).solve(np.ones(grid[0] * grid[1]))
     _, ranker = load_candidate_models(mode)
     trees = [synthetic_hierarchy()] * (4 if mode == "mcg" else 1)
     proposals_from_trees(trees, model=ranker, n_cands=default_n_cands(len(trees), total=400))
