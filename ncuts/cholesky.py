@@ -93,43 +93,76 @@ def nested_dissection(height: int, width: int, reach: int, leaf_cells: int = LEA
     first_descendant : ndarray, int64, (n_fronts,)
         The first front of each front's subtree (its subtree is ``first_descendant[f] .. f``).
     """
-    cells: list[np.ndarray] = []
-    parent: list[int] = []
-    first: list[int] = []
+    return _dissect(height, width, reach, leaf_cells)
 
-    def rectangle(r0, r1, c0, c1):
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        return (rows * width + cols).ravel()
 
-    def dissect(r0, r1, c0, c1):
-        """Append the fronts of the rectangle's subtree; return the subtree's root front."""
-        start = len(cells)
-        rows, cols = r1 - r0, c1 - c0
-        children = []
+@njit(cache=True, nogil=True)
+def _dissect(height, width, reach, leaf_cells):
+    """:func:`nested_dissection`'s kernel. A rectangle of more than ``leaf_cells`` cells whose
+    longer side exceeds ``2 * reach`` is cut across that side (columns on a tie) by a band of
+    ``reach`` rows or columns starting at ``(side - reach) // 2``; the two halves (first the one
+    before the band) are dissected, then the band is the rectangle's front. Fronts are visited
+    node, second half, first half (an explicit stack); the reverse of that order is the
+    postorder. Each front's cells are row-major."""
+    capacity = 2 * height * width + 1
+    bounds = np.empty((capacity, 4), np.int64)  # the front's own cells: r0, r1, c0, c1
+    parent_visit = np.empty(capacity, np.int64)
+    stack = np.empty((capacity, 5), np.int64)  # r0, r1, c0, c1, parent's visit index
+    stack[0, 0] = 0
+    stack[0, 1] = height
+    stack[0, 2] = 0
+    stack[0, 3] = width
+    stack[0, 4] = -1
+    top = 1
+    visits = 0
+    while top > 0:
+        top -= 1
+        r0, r1, c0, c1, up = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3], stack[top, 4]
+        node = visits
+        visits += 1
+        parent_visit[node] = up
+        rows = r1 - r0
+        cols = c1 - c0
         if rows * cols > leaf_cells and max(rows, cols) > 2 * reach:
             if cols >= rows:
                 cut = c0 + (cols - reach) // 2
-                children = [dissect(r0, r1, c0, cut), dissect(r0, r1, cut + reach, c1)]
-                band = rectangle(r0, r1, cut, cut + reach)
+                halves = ((r0, r1, c0, cut), (r0, r1, cut + reach, c1))
+                band = (r0, r1, cut, cut + reach)
             else:
                 cut = r0 + (rows - reach) // 2
-                children = [dissect(r0, cut, c0, c1), dissect(cut + reach, r1, c0, c1)]
-                band = rectangle(cut, cut + reach, c0, c1)
+                halves = ((r0, cut, c0, c1), (cut + reach, r1, c0, c1))
+                band = (cut, cut + reach, c0, c1)
+            for half in halves:  # the second half is popped (visited) first
+                stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = half
+                stack[top, 4] = node
+                top += 1
         else:
-            band = rectangle(r0, r1, c0, c1)
-        cells.append(band)
-        parent.append(-1)
-        first.append(start)
-        root = len(cells) - 1
-        for child in children:
-            parent[child] = root
-        return root
-
-    dissect(0, height, 0, width)
-    front_ptr = np.zeros(len(cells) + 1, np.int64)
-    front_ptr[1:] = np.cumsum([c.size for c in cells])
-    return (front_ptr, np.concatenate(cells).astype(np.int64), np.array(parent, np.int64),
-            np.array(first, np.int64))
+            band = (r0, r1, c0, c1)
+        bounds[node, 0], bounds[node, 1], bounds[node, 2], bounds[node, 3] = band
+    n_fronts = visits
+    parent = np.empty(n_fronts, np.int64)
+    subtree = np.ones(n_fronts, np.int64)
+    front_ptr = np.zeros(n_fronts + 1, np.int64)
+    for f in range(n_fronts):
+        node = n_fronts - 1 - f
+        up = parent_visit[node]
+        parent[f] = -1 if up < 0 else n_fronts - 1 - up
+        size = (bounds[node, 1] - bounds[node, 0]) * (bounds[node, 3] - bounds[node, 2])
+        front_ptr[f + 1] = front_ptr[f] + size
+    first_descendant = np.empty(n_fronts, np.int64)
+    for f in range(n_fronts):  # children come before their parent
+        first_descendant[f] = f - subtree[f] + 1
+        if parent[f] >= 0:
+            subtree[parent[f]] += subtree[f]
+    front_cells = np.empty(height * width, np.int64)
+    for f in range(n_fronts):
+        node = n_fronts - 1 - f
+        k = front_ptr[f]
+        for r in range(bounds[node, 0], bounds[node, 1]):
+            for c in range(bounds[node, 2], bounds[node, 3]):
+                front_cells[k] = r * width + c
+                k += 1
+    return front_ptr, front_cells, parent, first_descendant
 
 
 @njit(cache=True, nogil=True)

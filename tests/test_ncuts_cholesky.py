@@ -73,6 +73,43 @@ def test_nested_dissection_covers_the_grid_in_postorder():
     assert front_sizes.max() <= max(2 * 67, 32)
 
 
+def recursive_dissection(height, width, reach, leaf_cells):
+    """The nested dissection written recursively: halves before the band between them."""
+    cells, parent, first = [], [], []
+
+    def dissect(r0, r1, c0, c1):
+        start, children = len(cells), []
+        rows, cols = r1 - r0, c1 - c0
+        if rows * cols > leaf_cells and max(rows, cols) > 2 * reach:
+            if cols >= rows:
+                cut = c0 + (cols - reach) // 2
+                children = [dissect(r0, r1, c0, cut), dissect(r0, r1, cut + reach, c1)]
+                r0, r1, c0, c1 = r0, r1, cut, cut + reach
+            else:
+                cut = r0 + (rows - reach) // 2
+                children = [dissect(r0, cut, c0, c1), dissect(cut + reach, r1, c0, c1)]
+                r0, r1, c0, c1 = cut, cut + reach, c0, c1
+        grid_rows, grid_cols = np.mgrid[r0:r1, c0:c1]
+        cells.append((grid_rows * width + grid_cols).ravel())
+        parent.append(-1)
+        first.append(start)
+        for child in children:
+            parent[child] = len(cells) - 1
+        return len(cells) - 1
+
+    dissect(0, height, 0, width)
+    front_ptr = np.concatenate([[0], np.cumsum([c.size for c in cells])])
+    return front_ptr, np.concatenate(cells), np.array(parent), np.array(first)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (1, 70), (37, 23), (120, 160), (158, 240)])
+@pytest.mark.parametrize("reach", [1, 2, 3])
+def test_nested_dissection_matches_the_recursive_definition(shape, reach):
+    fronts = nested_dissection(*shape, reach, 32)
+    for ours, reference in zip(fronts, recursive_dissection(*shape, reach, 32)):
+        assert ours.dtype == np.int64 and np.array_equal(ours, reference)
+
+
 def test_rejects_a_graph_that_is_not_a_grid_graph():
     S = grid_matrix(30, 40).tolil()
     S[0, 30 * 40 - 1] = S[30 * 40 - 1, 0] = -0.01  # a long-range edge, reach 39
