@@ -357,28 +357,79 @@ def whiten(X: np.ndarray) -> np.ndarray:
     return apply(X, mean, np.ascontiguousarray(transform))
 
 
+# numpy sums up to this many values in one block of its pairwise summation
+_PAIRWISE_BLOCK = 128
+
+
 @njit(cache=True, nogil=True)
-def _select_columns(indptr, indices, data, column_map, n_kept):
-    """CSR of ``A[:, kept]`` where ``column_map[j]`` is the new index of column j or -1."""
+def _pairwise_sum(values, start, count):
+    """``values[start:start + count]`` (``count <= 128``) summed as numpy's pairwise summation
+    does: sequentially below 8 values, otherwise in 8 interleaved partial sums."""
+    if count < 8:
+        total = 0.0
+        for i in range(start, start + count):
+            total += values[i]
+        return total
+    p0, p1, p2, p3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    p4, p5, p6, p7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = start + 8
+    while i + 8 <= start + count:
+        p0 += values[i]
+        p1 += values[i + 1]
+        p2 += values[i + 2]
+        p3 += values[i + 3]
+        p4 += values[i + 4]
+        p5 += values[i + 5]
+        p6 += values[i + 6]
+        p7 += values[i + 7]
+        i += 8
+    total = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
+    for k in range(i, start + count):
+        total += values[k]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _interpolation_arrays(indptr, indices, data, column_map):
+    """CSR arrays of ``C = diag(B 1 + eps)^-1 B``, ``B = A[:, kept]`` (``column_map[j]``: the new
+    index of column j, or -1), bit for bit as scipy builds it: each row's sum the first value
+    plus the pairwise sum of the others (``np.add.reduceat``), ``1 / (sum + eps)`` times each
+    value, and the entries of a row in the reverse of their stored order, zeros dropped
+    (``csr_matmat`` of the diagonal with ``B``). The last result is False (and the arrays empty)
+    if a row keeps more than ``_PAIRWISE_BLOCK + 1`` values."""
     n = indptr.shape[0] - 1
+    eps = np.finfo(np.float64).eps
     out_ptr = np.zeros(n + 1, dtype=np.int64)
+    inverse_sum = np.empty(n, dtype=np.float64)
+    kept_values = np.empty(_PAIRWISE_BLOCK + 1, np.float64)
+    total_kept = 0
     for i in range(n):
         count = 0
         for t in range(indptr[i], indptr[i + 1]):
             if column_map[indices[t]] >= 0:
+                if count > _PAIRWISE_BLOCK:
+                    return out_ptr, np.empty(0, np.int32), np.empty(0, np.float64), False
+                kept_values[count] = data[t]
                 count += 1
-        out_ptr[i + 1] = out_ptr[i] + count
-    out_idx = np.empty(out_ptr[n], dtype=np.int32)
-    out_val = np.empty(out_ptr[n], dtype=np.float64)
+        total = 0.0
+        if count > 0:
+            total = kept_values[0] + _pairwise_sum(kept_values, 1, count - 1)
+        inverse_sum[i] = 1.0 / (total + eps)
+        total_kept += count
+    out_idx = np.empty(total_kept, dtype=np.int32)
+    out_val = np.empty(total_kept, dtype=np.float64)
+    pos = 0
     for i in range(n):
-        pos = out_ptr[i]
-        for t in range(indptr[i], indptr[i + 1]):
+        for t in range(indptr[i + 1] - 1, indptr[i] - 1, -1):
             j = column_map[indices[t]]
             if j >= 0:
-                out_idx[pos] = j
-                out_val[pos] = data[t]
-                pos += 1
-    return out_ptr, out_idx, out_val
+                value = inverse_sum[i] * data[t]
+                if value != 0.0:
+                    out_idx[pos] = j
+                    out_val[pos] = value
+                    pos += 1
+        out_ptr[i + 1] = pos
+    return out_ptr, out_idx[:pos], out_val[:pos], True
 
 
 def _decimation_keep(shape: tuple[int, int], decimate: int) -> np.ndarray:
@@ -501,10 +552,12 @@ def _transfer(A: sp.csr_matrix, shape: tuple[int, int], decimate: int):
     keep = _decimation_keep(shape, decimate)
     column_map = np.full(A.shape[0], -1, dtype=np.int64)
     column_map[keep] = np.arange(keep.size)
-    ptr, idx, val = _select_columns(A.indptr, A.indices, A.data, column_map, keep.size)
-    B = sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
+    ptr, idx, val, done = _interpolation_arrays(A.indptr, A.indices, A.data, column_map)
+    if done:
+        return keep, sp.csr_matrix((val, idx, ptr), shape=(A.shape[0], keep.size))
+    B = A[:, keep]
     row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
-    return keep, sp.diags(1.0 / row_sum) @ B
+    return keep, (sp.diags(1.0 / row_sum) @ B).tocsr()
 
 
 def interpolate_eigenvectors(

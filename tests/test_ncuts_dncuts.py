@@ -204,6 +204,33 @@ def test_tolerated_asymmetry_is_symmetrized_before_decimation():
     assert all(np.array_equal(a, b) for a, b in zip(got, want))
 
 
+def scipy_transfer(A, shape):
+    """A DNCuts level's interpolation matrix as scipy builds it: ``diag(1 / (B 1 + eps)) @ B``."""
+    keep = dn._decimation_keep(shape, 2)
+    B = A[:, keep]
+    row_sum = np.asarray(B.sum(axis=1)).ravel() + np.finfo(float).eps
+    return keep, (sp.diags(1.0 / row_sum) @ B).tocsr()
+
+
+@pytest.mark.parametrize("density", [None, 0.3, 0.9])
+def test_interpolation_matrix_is_scipys_bit_for_bit(two_region, density):
+    """Rows keeping a few values, 8 to 128 (numpy's partial sums) and over 129 (scipy's path)."""
+    h, w, W = two_region
+    A = W.tocsr()
+    if density is not None:
+        h, w = 20, 30
+        rng = np.random.default_rng(4)
+        A = sp.random(h * w, h * w, density=density, random_state=rng, format="csr")
+        A = (A + A.T).tocsr()
+        A.sort_indices()
+    keep, C = dn._transfer(A, (h, w), 2)
+    keep_ref, C_ref = scipy_transfer(A, (h, w))
+    assert np.array_equal(keep, keep_ref)
+    for ours, reference in ((C.indptr, C_ref.indptr), (C.indices, C_ref.indices),
+                            (C.data, C_ref.data)):
+        assert np.array_equal(ours, reference)
+
+
 def test_interpolating_from_the_first_reduced_graph_is_one_more_dncuts_level(two_region):
     # dncuts with L levels = one upsampling step (interpolate_eigenvectors) of the vectors that
     # L - 1 levels give on the graph reduced once
