@@ -110,6 +110,10 @@ def _mmr(cands, scores, multiplicative, theta, gamma, areas, boxes, cand_tree, l
          tab_cols, hole_idx, hole_off, leaf_rank, area, mark):
     m = cands.shape[0]
     max_j = np.zeros(m, dtype=np.float64)
+    # each remaining candidate's value, recomputed only when its max_j rises
+    value = np.empty(m, dtype=np.float64)
+    for k in range(m):
+        value[k] = _rerank_value(scores[k], 0.0, multiplicative, theta, gamma)
     remaining = np.arange(m)
     n_rem = m
     out = np.empty(m, dtype=np.int64)
@@ -119,7 +123,7 @@ def _mmr(cands, scores, multiplicative, theta, gamma, areas, boxes, cand_tree, l
         best_v = -np.inf
         for r in range(n_rem):
             k = remaining[r]
-            v = _rerank_value(scores[k], max_j[k], multiplicative, theta, gamma)
+            v = value[k]
             if v > best_v or (v == best_v and k < remaining[best_pos]):
                 best_v = v
                 best_pos = r
@@ -150,6 +154,7 @@ def _mmr(cands, scores, multiplicative, theta, gamma, areas, boxes, cand_tree, l
                 jac = inter / union
                 if jac > max_j[k]:
                     max_j[k] = jac
+                    value[k] = _rerank_value(scores[k], jac, multiplicative, theta, gamma)
     return out, out_score
 
 
