@@ -283,9 +283,10 @@ def _column_mean_cov_of(X, k):
 
 @njit(nogil=True, inline="always")
 def _apply_affine_of(X, mean, transform, k):
-    """(X - mean) @ transform, row by row, for X (n, k)."""
+    """(X - mean) @ transform, row by row, for X (n, k); the result is column-major (each
+    vector contiguous, as the spectral boundaries read them)."""
     n = X.shape[0]
-    out = np.empty((n, k))
+    out = np.empty((k, n)).T
     row = np.empty(k)
     for i in range(n):
         for a in range(k):
