@@ -284,6 +284,63 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _leaf_pair_minima(leaves, ucm2):
+    """The leaf adjacency graph of a double-size map: each pair of 4-adjacent leaves once, as
+    ``(lo, hi, w)`` with ``lo < hi`` and ``w`` the smallest boundary element between them
+    (grouped by ``lo``), and the number of elements > 0 between pixels of the same leaf."""
+    h, w = leaves.shape
+    n_leaves = 0
+    for r in range(h):
+        for c in range(w):
+            n_leaves = max(n_leaves, leaves[r, c] + 1)
+    start = np.zeros(n_leaves + 1, np.int64)
+    n_inside = 0
+    for vertical in range(2):
+        for r in range(h - vertical):
+            for c in range(w - 1 + vertical):
+                a = leaves[r, c]
+                b = leaves[r + vertical, c + 1 - vertical]
+                if a != b:
+                    start[min(a, b) + 1] += 1
+                elif ucm2[2 * r + 1 + vertical, 2 * c + 2 - vertical] > 0:
+                    n_inside += 1
+    for i in range(n_leaves):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    pair_hi = np.empty(start[n_leaves], np.int64)
+    pair_w = np.empty(start[n_leaves], ucm2.dtype)
+    for vertical in range(2):
+        for r in range(h - vertical):
+            for c in range(w - 1 + vertical):
+                a = leaves[r, c]
+                b = leaves[r + vertical, c + 1 - vertical]
+                if a != b:
+                    k = fill[min(a, b)]
+                    pair_hi[k] = max(a, b)
+                    pair_w[k] = ucm2[2 * r + 1 + vertical, 2 * c + 2 - vertical]
+                    fill[min(a, b)] = k + 1
+    seen = np.full(n_leaves, -1, np.int64)
+    slot = np.empty(n_leaves, np.int64)
+    lo = np.empty(pair_hi.size, np.int64)
+    hi = np.empty(pair_hi.size, np.int64)
+    weight = np.empty(pair_hi.size, ucm2.dtype)
+    n = 0
+    for a in range(n_leaves):
+        for k in range(start[a], start[a + 1]):
+            b = pair_hi[k]
+            if seen[b] != a:
+                seen[b] = a
+                slot[b] = n
+                lo[n] = a
+                hi[n] = b
+                weight[n] = pair_w[k]
+                n += 1
+            elif pair_w[k] < weight[slot[b]]:
+                weight[slot[b]] = pair_w[k]
+    return lo[:n], hi[:n], weight[:n], n_inside
+
+
+@njit(cache=True, nogil=True)
 def _zero_element_components(ucm2):
     """Labels (int32, (H, W)) of the pixels joined through zero elements of a double-size
     map, numbered in raster order of their first pixel."""
@@ -607,30 +664,12 @@ class MergeTree:
         """
         ucm2 = check_double_size_map(ucm2, "ucm2")
         leaves = leaves_from_ucm2(ucm2)
-        n_leaves = int(leaves.max()) + 1
-        # Elements between horizontally / vertically adjacent pixels.
-        horiz = ucm2[1::2, 2:-1:2]  # (H, W-1)
-        vert = ucm2[2:-1:2, 1::2]  # (H-1, W)
-        a = np.concatenate([leaves[:, :-1].ravel(), leaves[:-1, :].ravel()]).astype(np.int64)
-        b = np.concatenate([leaves[:, 1:].ravel(), leaves[1:, :].ravel()]).astype(np.int64)
-        w = np.concatenate([horiz.ravel(), vert.ravel()])
-        inside = a == b
-        if strict and np.any(w[inside] > 0):
+        lo, hi, w, n_inside = _leaf_pair_minima(leaves, ucm2)
+        if strict and n_inside:
             raise ValueError(
                 "not a valid ucm2: some boundary elements > 0 lie inside a region "
                 "(open contours); use strict=False to read it as bwlabel(ucm2 <= t)"
             )
-        a, b, w = a[~inside], b[~inside], w[~inside]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        if n_leaves > 1:
-            # Per leaf pair keep the minimum weight.
-            codes = lo * n_leaves + hi
-            order = np.lexsort((w, codes))
-            codes, w = codes[order], w[order]
-            first = np.ones(codes.size, dtype=bool)
-            first[1:] = codes[1:] != codes[:-1]
-            codes, w = codes[first], w[first]
-            lo, hi = codes // n_leaves, codes % n_leaves
         tree = cls.from_leaf_graph(leaves, lo, hi, w, trusted=True)
         if strict and not np.array_equal(tree.to_ucm2(), ucm2):
             raise ValueError(

@@ -279,3 +279,37 @@ def test_open_contour_rejected_unless_not_strict():
     # non-strict reading = connected components of ucm2 <= t (single linkage)
     loose = MergeTree.from_ucm2(bad_vertex, strict=False)
     assert loose == MergeTree(LEAVES_2X2, MERGES_2X2, HEIGHTS_2X2)
+
+
+def leaf_graph_reference(ucm2):
+    """Each pair of 4-adjacent leaves with the smallest element between them, by numpy."""
+    leaves = leaves_from_ucm2(ucm2)
+    a = np.concatenate([leaves[:, :-1].ravel(), leaves[:-1, :].ravel()]).astype(np.int64)
+    b = np.concatenate([leaves[:, 1:].ravel(), leaves[1:, :].ravel()]).astype(np.int64)
+    w = np.concatenate([ucm2[1::2, 2:-1:2].ravel(), ucm2[2:-1:2, 1::2].ravel()])
+    cross = a != b
+    pairs = {}
+    for lo, hi, weight in zip(np.minimum(a, b)[cross], np.maximum(a, b)[cross], w[cross]):
+        pairs[(lo, hi)] = min(pairs.get((lo, hi), np.inf), weight)
+    return pairs, int(np.sum(w[~cross] > 0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leaf_pair_minima_match_the_adjacency_of_the_leaves(seed):
+    from grouping.hierarchy import _leaf_pair_minima
+
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 30, size=2)
+    ucm2 = rng.random((2 * h + 1, 2 * w + 1)) * (rng.random((2 * h + 1, 2 * w + 1)) < 0.4)
+    lo, hi, weight, n_inside = _leaf_pair_minima(leaves_from_ucm2(ucm2), ucm2)
+    reference, reference_inside = leaf_graph_reference(ucm2)
+    assert np.all(lo < hi) and len(set(zip(lo.tolist(), hi.tolist()))) == lo.size
+    assert dict(zip(zip(lo.tolist(), hi.tolist()), weight.tolist())) == reference
+    assert n_inside == reference_inside
+    # and the tree read from the map is the single-linkage tree of that graph
+    tree = MergeTree.from_ucm2(ucm2, strict=False)
+    if reference:
+        u, v = np.array(list(reference)).T
+        expected = MergeTree.from_leaf_graph(tree.leaves, u, v, list(reference.values()))
+        assert np.array_equal(tree.merges, expected.merges)
+        assert np.array_equal(tree.heights, expected.heights)
