@@ -9,8 +9,9 @@ factorization is multifrontal: every rectangle and every band is a dense *front*
 own cells and the later cells they touch, factorized with LAPACK/BLAS (``potrf``, ``trsm``,
 ``syrk``, single precision) and passing the update of those later cells on to its parent.
 
-On the reduced graphs of COCO images (19,200 and 38,000 nodes) this does the work of SuperLU's
-LU factorization (minimum degree on ``A^T + A``) with half the arithmetic, in dense blocks.
+On the reduced graphs of COCO images (19,200 and 38,000 nodes) it factorizes 3.3-3.5 times
+faster than SuperLU's single-precision LU (minimum degree on ``A^T + A``) and solves 1.6-2.2
+times faster (docs/speed.md).
 
 Public API
 ----------
