@@ -284,60 +284,89 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _boundary_pairs(sp, owt2):
+    """Codes lo*n+hi and strengths of all boundary elements between different labels."""
+    h, w = sp.shape
+    n = np.int64(0)
+    for i in range(h):
+        for j in range(w):
+            if sp[i, j] + 1 > n:
+                n = sp[i, j] + 1
+    count = 0
+    for i in range(h):
+        for j in range(w):
+            if j + 1 < w and sp[i, j] != sp[i, j + 1]:
+                count += 1
+            if i + 1 < h and sp[i, j] != sp[i + 1, j]:
+                count += 1
+    codes = np.empty(count, dtype=np.int64)
+    values = np.empty(count, dtype=np.float64)
+    c = 0
+    for i in range(h):
+        for j in range(w):
+            a = sp[i, j]
+            if j + 1 < w and a != sp[i, j + 1]:
+                b = sp[i, j + 1]
+                codes[c] = min(a, b) * n + max(a, b)
+                values[c] = owt2[2 * i + 1, 2 * j + 2]
+                c += 1
+            if i + 1 < h and a != sp[i + 1, j]:
+                b = sp[i + 1, j]
+                codes[c] = min(a, b) * n + max(a, b)
+                values[c] = owt2[2 * i + 2, 2 * j + 1]
+                c += 1
+    return codes, values, n
+
+
+@njit(cache=True, nogil=True)
 def _leaf_pair_minima(leaves, ucm2):
     """The leaf adjacency graph of a double-size map: each pair of 4-adjacent leaves once, as
     ``(lo, hi, w)`` with ``lo < hi`` and ``w`` the smallest boundary element between them
-    (grouped by ``lo``), and the number of elements > 0 between pixels of the same leaf."""
-    h, w = leaves.shape
-    n_leaves = 0
-    for r in range(h):
-        for c in range(w):
-            n_leaves = max(n_leaves, leaves[r, c] + 1)
-    start = np.zeros(n_leaves + 1, np.int64)
-    n_inside = 0
-    for vertical in range(2):
-        for r in range(h - vertical):
-            for c in range(w - 1 + vertical):
-                a = leaves[r, c]
-                b = leaves[r + vertical, c + 1 - vertical]
-                if a != b:
-                    start[min(a, b) + 1] += 1
-                elif ucm2[2 * r + 1 + vertical, 2 * c + 2 - vertical] > 0:
-                    n_inside += 1
-    for i in range(n_leaves):
+    (float64, grouped by ``lo``)."""
+    codes, values, n = _boundary_pairs(leaves, ucm2)
+    start = np.zeros(n + 1, np.int64)
+    for code in codes:
+        start[code // n + 1] += 1
+    for i in range(n):
         start[i + 1] += start[i]
     fill = start[:-1].copy()
-    pair_hi = np.empty(start[n_leaves], np.int64)
-    pair_w = np.empty(start[n_leaves], ucm2.dtype)
-    for vertical in range(2):
-        for r in range(h - vertical):
-            for c in range(w - 1 + vertical):
-                a = leaves[r, c]
-                b = leaves[r + vertical, c + 1 - vertical]
-                if a != b:
-                    k = fill[min(a, b)]
-                    pair_hi[k] = max(a, b)
-                    pair_w[k] = ucm2[2 * r + 1 + vertical, 2 * c + 2 - vertical]
-                    fill[min(a, b)] = k + 1
-    seen = np.full(n_leaves, -1, np.int64)
-    slot = np.empty(n_leaves, np.int64)
-    lo = np.empty(pair_hi.size, np.int64)
-    hi = np.empty(pair_hi.size, np.int64)
-    weight = np.empty(pair_hi.size, ucm2.dtype)
-    n = 0
-    for a in range(n_leaves):
-        for k in range(start[a], start[a + 1]):
-            b = pair_hi[k]
-            if seen[b] != a:
-                seen[b] = a
-                slot[b] = n
-                lo[n] = a
-                hi[n] = b
-                weight[n] = pair_w[k]
-                n += 1
-            elif pair_w[k] < weight[slot[b]]:
-                weight[slot[b]] = pair_w[k]
-    return lo[:n], hi[:n], weight[:n], n_inside
+    order = np.empty(codes.size, np.int64)
+    for k in range(codes.size):
+        order[fill[codes[k] // n]] = k
+        fill[codes[k] // n] += 1
+    seen = np.full(n, -1, np.int64)
+    slot = np.empty(n, np.int64)
+    lo = np.empty(codes.size, np.int64)
+    hi = np.empty(codes.size, np.int64)
+    weight = np.empty(codes.size, np.float64)
+    m = 0
+    for k in order:
+        a = codes[k] // n
+        b = codes[k] % n
+        if seen[b] != a:
+            seen[b] = a
+            slot[b] = m
+            lo[m] = a
+            hi[m] = b
+            weight[m] = values[k]
+            m += 1
+        elif values[k] < weight[slot[b]]:
+            weight[slot[b]] = values[k]
+    return lo[:m], hi[:m], weight[:m]
+
+
+@njit(cache=True, nogil=True)
+def _elements_inside(leaves, ucm2):
+    """Number of boundary elements > 0 between 4-adjacent pixels of the same leaf."""
+    h, w = leaves.shape
+    count = 0
+    for i in range(h):
+        for j in range(w):
+            if j + 1 < w and leaves[i, j] == leaves[i, j + 1] and ucm2[2 * i + 1, 2 * j + 2] > 0:
+                count += 1
+            if i + 1 < h and leaves[i, j] == leaves[i + 1, j] and ucm2[2 * i + 2, 2 * j + 1] > 0:
+                count += 1
+    return count
 
 
 @njit(cache=True, nogil=True)
@@ -664,12 +693,12 @@ class MergeTree:
         """
         ucm2 = check_double_size_map(ucm2, "ucm2")
         leaves = leaves_from_ucm2(ucm2)
-        lo, hi, w, n_inside = _leaf_pair_minima(leaves, ucm2)
-        if strict and n_inside:
+        if strict and _elements_inside(leaves, ucm2):
             raise ValueError(
                 "not a valid ucm2: some boundary elements > 0 lie inside a region "
                 "(open contours); use strict=False to read it as bwlabel(ucm2 <= t)"
             )
+        lo, hi, w = _leaf_pair_minima(leaves, ucm2)
         tree = cls.from_leaf_graph(leaves, lo, hi, w, trusted=True)
         if strict and not np.array_equal(tree.to_ucm2(), ucm2):
             raise ValueError(

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from grouping.codes import EMPTY, hash_delete, hash_get, hash_put_new
-from grouping.hierarchy import MergeTree
+from grouping.hierarchy import MergeTree, _boundary_pairs
 from ncuts.affinity import check_double_size_map
 
 __all__ = ["ucm_mean_pb", "mean_pb_merges", "boundary_stats"]
@@ -230,41 +230,6 @@ def _check_inputs(owt2, superpixels):
     if np.any(np.bincount(superpixels.ravel(), minlength=n) == 0):
         raise ValueError("superpixel labels must be 0..L-1 with every label present")
     return np.ascontiguousarray(owt2), superpixels
-
-
-@njit(cache=True, nogil=True)
-def _boundary_pairs(sp, owt2):
-    """Codes lo*n+hi and strengths of all boundary elements between different labels."""
-    h, w = sp.shape
-    n = np.int64(0)
-    for i in range(h):
-        for j in range(w):
-            if sp[i, j] + 1 > n:
-                n = sp[i, j] + 1
-    count = 0
-    for i in range(h):
-        for j in range(w):
-            if j + 1 < w and sp[i, j] != sp[i, j + 1]:
-                count += 1
-            if i + 1 < h and sp[i, j] != sp[i + 1, j]:
-                count += 1
-    codes = np.empty(count, dtype=np.int64)
-    values = np.empty(count, dtype=np.float64)
-    c = 0
-    for i in range(h):
-        for j in range(w):
-            a = sp[i, j]
-            if j + 1 < w and a != sp[i, j + 1]:
-                b = sp[i, j + 1]
-                codes[c] = min(a, b) * n + max(a, b)
-                values[c] = owt2[2 * i + 1, 2 * j + 2]
-                c += 1
-            if i + 1 < h and a != sp[i + 1, j]:
-                b = sp[i + 1, j]
-                codes[c] = min(a, b) * n + max(a, b)
-                values[c] = owt2[2 * i + 2, 2 * j + 1]
-                c += 1
-    return codes, values, n
 
 
 @njit(cache=True, nogil=True)

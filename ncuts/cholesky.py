@@ -513,11 +513,6 @@ class GridCholesky:
             raise NotAGridGraph(f"front {failed - 1}'s pivot block is not positive definite "
                                 "in single precision")
 
-    @property
-    def nnz(self) -> int:
-        """Entries stored in the factor (dense front blocks, zeros included)."""
-        return int(self._factor.size)
-
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Solve ``matrix x = rhs``.
 

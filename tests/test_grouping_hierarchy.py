@@ -296,12 +296,13 @@ def leaf_graph_reference(ucm2):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_leaf_pair_minima_match_the_adjacency_of_the_leaves(seed):
-    from grouping.hierarchy import _leaf_pair_minima
+    from grouping.hierarchy import _elements_inside, _leaf_pair_minima
 
     rng = np.random.default_rng(seed)
     h, w = rng.integers(1, 30, size=2)
     ucm2 = rng.random((2 * h + 1, 2 * w + 1)) * (rng.random((2 * h + 1, 2 * w + 1)) < 0.4)
-    lo, hi, weight, n_inside = _leaf_pair_minima(leaves_from_ucm2(ucm2), ucm2)
+    lo, hi, weight = _leaf_pair_minima(leaves_from_ucm2(ucm2), ucm2)
+    n_inside = _elements_inside(leaves_from_ucm2(ucm2), ucm2)
     reference, reference_inside = leaf_graph_reference(ucm2)
     assert np.all(lo < hi) and len(set(zip(lo.tolist(), hi.tolist()))) == lo.size
     assert dict(zip(zip(lo.tolist(), hi.tolist()), weight.tolist())) == reference
