@@ -68,7 +68,8 @@ def _csr_asymmetry(indptr, indices, data):
     return worst
 
 
-def _check_affinity(W, name: str = "W", check_symmetry: bool = True) -> sp.csr_matrix:
+def _check_affinity(W, name: str = "W", check_symmetry: bool = True,
+                    check_values: bool = True) -> sp.csr_matrix:
     if not sp.issparse(W):
         W = sp.csr_matrix(np.asarray(W, dtype=np.float64))
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
@@ -76,6 +77,8 @@ def _check_affinity(W, name: str = "W", check_symmetry: bool = True) -> sp.csr_m
     if W.shape[0] == 0:
         raise ValueError(f"{name} is empty (0 nodes)")
     W = sp.csr_matrix(W, dtype=np.float64)
+    if not check_values:
+        return W
     finite, smallest, n_isolated = _value_summary(W.indptr, W.data)
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -135,7 +138,7 @@ def _start_vector(n: int) -> np.ndarray:
 
 def solve_generalized_ncuts(
     A: sp.spmatrix, n_vectors: int, check_symmetry: bool = True, single_factor: bool = False,
-    grid_shape: tuple[int, int] | None = None,
+    grid_shape: tuple[int, int] | None = None, check_values: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smallest eigenpairs of ``(D - A) x = lambda D x``.
 
@@ -156,6 +159,9 @@ def solve_generalized_ncuts(
         nearby cells, so the factorization is a nested-dissection Cholesky
         (:class:`ncuts.cholesky.GridCholesky`) instead of SuperLU's LU; SuperLU is the
         fallback for a graph it does not suit.
+    check_values : bool, default True
+        Raise ValueError on non-finite or negative entries or a node of zero degree (skipped
+        for matrices valid by construction).
 
     Returns
     -------
@@ -164,7 +170,7 @@ def solve_generalized_ncuts(
     eigenvectors : ndarray, shape (n, k), float64
         Generalized eigenvectors, ``D``-orthonormal (``x^T D x = 1``), deterministic sign.
     """
-    A = _check_affinity(A, "A", check_symmetry=check_symmetry)
+    A = _check_affinity(A, "A", check_symmetry=check_symmetry, check_values=check_values)
     n = A.shape[0]
     k = int(min(n_vectors, n))
     if k < 1:
@@ -401,36 +407,111 @@ def _interpolation_arrays(indptr, indices, data, column_map):
     n = indptr.shape[0] - 1
     eps = np.finfo(np.float64).eps
     out_ptr = np.zeros(n + 1, dtype=np.int64)
-    inverse_sum = np.empty(n, dtype=np.float64)
+    # at most every stored entry is kept; the arrays are cut to size at the end
+    out_idx = np.empty(indices.shape[0], dtype=np.int32)
+    out_val = np.empty(indices.shape[0], dtype=np.float64)
     kept_values = np.empty(_PAIRWISE_BLOCK + 1, np.float64)
-    total_kept = 0
+    kept_columns = np.empty(_PAIRWISE_BLOCK + 1, np.int64)
+    pos = 0
     for i in range(n):
         count = 0
         for t in range(indptr[i], indptr[i + 1]):
-            if column_map[indices[t]] >= 0:
+            j = column_map[indices[t]]
+            if j >= 0:
                 if count > _PAIRWISE_BLOCK:
                     return out_ptr, np.empty(0, np.int32), np.empty(0, np.float64), False
                 kept_values[count] = data[t]
+                kept_columns[count] = j
                 count += 1
         total = 0.0
         if count > 0:
             total = kept_values[0] + _pairwise_sum(kept_values, 1, count - 1)
-        inverse_sum[i] = 1.0 / (total + eps)
-        total_kept += count
-    out_idx = np.empty(total_kept, dtype=np.int32)
-    out_val = np.empty(total_kept, dtype=np.float64)
-    pos = 0
-    for i in range(n):
-        for t in range(indptr[i + 1] - 1, indptr[i] - 1, -1):
-            j = column_map[indices[t]]
-            if j >= 0:
-                value = inverse_sum[i] * data[t]
-                if value != 0.0:
-                    out_idx[pos] = j
-                    out_val[pos] = value
-                    pos += 1
+        inverse_sum = 1.0 / (total + eps)
+        for q in range(count - 1, -1, -1):
+            value = inverse_sum * kept_values[q]
+            if value != 0.0:
+                out_idx[pos] = kept_columns[q]
+                out_val[pos] = value
+                pos += 1
         out_ptr[i + 1] = pos
-    return out_ptr, out_idx[:pos], out_val[:pos], True
+    return out_ptr, out_idx[:pos].copy(), out_val[:pos].copy(), True
+
+
+#: A coarse node's affinities reach at most this many rows and columns of the coarse grid
+#: (radius-2 affinities and their DNCuts levels reach 2): the reach of the window of
+#: :func:`_coarse_affinity_arrays`.
+COARSE_REACH = 2
+
+
+@njit(cache=True, nogil=True)
+def _coarse_affinity_arrays(a_ptr, a_idx, a_val, keep, c_ptr, c_idx, c_val, coarse_width,
+                            n_coarse):
+    """CSR arrays (sorted indices) of the next DNCuts level's affinity ``0.5 (P + P^T)``,
+    ``P = A[keep, :] C``, on a coarse grid ``coarse_width`` nodes wide, bit for bit as scipy
+    computes ``0.5 * (A[keep, :] @ C + its transpose)``: each entry of ``P`` sums its products
+    over ``A``'s row in stored order starting from 0 (``csr_matmat``), entries whose sum is 0
+    are dropped, each symmetrized entry is ``P[i, k] + P[k, i]`` (a missing side adds nothing)
+    halved, dropped if the sum is 0. ``A`` (exactly symmetric) and ``C``
+    (:func:`_interpolation_arrays`' matrix, any order within a row) have non-negative values.
+
+    ``P``'s rows are accumulated in windows of ``(2 COARSE_REACH + 1)^2`` coarse nodes around
+    their node. The last result is False (and the arrays empty) if an entry falls outside."""
+    reach = COARSE_REACH
+    side = 2 * reach + 1
+    n_slots = side * side
+    if coarse_width <= 2 * reach:
+        return np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.float64), False
+    coarse_height = n_coarse // coarse_width
+    # each coarse node's row and column, read instead of divided out
+    node_row = np.empty(n_coarse, np.int32)
+    node_col = np.empty(n_coarse, np.int32)
+    for y in range(coarse_height):
+        for x in range(coarse_width):
+            node_row[y * coarse_width + x] = y
+            node_col[y * coarse_width + x] = x
+    window = np.zeros((n_coarse, n_slots), np.float64)
+    for i in range(n_coarse):
+        r = keep[i]
+        base_row = node_row[i] - reach
+        base_col = node_col[i] - reach
+        for t in range(a_ptr[r], a_ptr[r + 1]):
+            j = a_idx[t]
+            v = a_val[t]
+            for u in range(c_ptr[j], c_ptr[j + 1]):
+                k = c_idx[u]
+                dy = node_row[k] - base_row
+                dx = node_col[k] - base_col
+                if dy < 0 or dy >= side or dx < 0 or dx >= side:
+                    return (np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.float64),
+                            False)
+                window[i, dy * side + dx] += v * c_val[u]
+    n_nonzero = 0
+    for i in range(n_coarse):
+        for s in range(n_slots):
+            n_nonzero += np.int64(window[i, s] != 0.0)
+    # P is structurally symmetric for a symmetric A; the union of both sides is at most twice
+    out_ptr = np.zeros(n_coarse + 1, np.int64)
+    out_idx = np.empty(2 * n_nonzero, np.int32)
+    out_val = np.empty(2 * n_nonzero, np.float64)
+    pos = 0
+    for i in range(n_coarse):
+        i_row = node_row[i]
+        i_col = node_col[i]
+        s = 0
+        for dy in range(-reach, reach + 1):
+            k_row = i_row + dy
+            for dx in range(-reach, reach + 1):
+                k_col = i_col + dx
+                if 0 <= k_row < coarse_height and 0 <= k_col < coarse_width:
+                    k = k_row * coarse_width + k_col
+                    total = window[i, s] + window[k, n_slots - 1 - s]
+                    if total != 0.0:
+                        out_idx[pos] = k
+                        out_val[pos] = 0.5 * total
+                        pos += 1
+                s += 1
+        out_ptr[i + 1] = pos
+    return out_ptr, out_idx[:pos].copy(), out_val[:pos].copy(), True
 
 
 def _decimation_keep(shape: tuple[int, int], decimate: int) -> np.ndarray:
@@ -462,6 +543,7 @@ def dncuts(
     decimate: int = 2,
     return_info: bool = False,
     check_symmetry: bool = True,
+    check_values: bool = True,
 ):
     """Downsampled Normalized Cuts (MCG paper, Alg. 1).
 
@@ -483,6 +565,10 @@ def dncuts(
         ``upsampled`` (the eigenvectors brought to the pixels, before whitening, (H*W, k)).
     check_symmetry : bool, default True
         Verify that ``W`` is symmetric (skip only for matrices symmetric by construction).
+    check_values : bool, default True
+        Verify that ``W`` is finite and non-negative with positive degrees (skip only for
+        matrices valid by construction, as :func:`ncuts.affinity.intervening_contour_affinity`'s:
+        entries in (0, 1], unit diagonal).
 
     Returns
     -------
@@ -499,7 +585,7 @@ def dncuts(
     ValueError
         Bad ``W`` (see :func:`exact_ncuts`), ``shape`` not matching ``W``, bad parameters.
     """
-    A, h, w = _check_grid_affinity(W, shape, check_symmetry)
+    A, h, w = _check_grid_affinity(W, shape, check_symmetry, check_values)
     if n_vectors < 1 or n_levels < 0 or decimate < 2:
         raise ValueError(
             f"need n_vectors >= 1, n_levels >= 0, decimate >= 2; got {n_vectors}, {n_levels}, {decimate}"
@@ -515,13 +601,14 @@ def dncuts(
     for _ in range(levels):
         keep, C = _transfer(A, cur, decimate)
         # B^T = A[kept, :] exactly (A is exactly symmetric: checked or promised by the caller at
-        # the first level, by the averaging below later): a row selection, not a transpose
-        A = (A[keep, :] @ C).tocsr()
-        A = 0.5 * (A + A.T)
-        A.sort_indices()
-        transfers.append(C.tocsr())
+        # the first level, by the symmetrization of every level): a row selection, not a
+        # transpose
+        A = _coarse_affinity(A, keep, C, cur[1] // decimate)
+        transfers.append(C)
         cur = (cur[0] // decimate, cur[1] // decimate)
+    # the levels of an affinity with a positive diagonal keep it positive; others are checked
     values, vectors = solve_generalized_ncuts(A, n_vectors, check_symmetry=False,  # checked above
+                                              check_values=check_values,
                                               single_factor=SINGLE_PRECISION_FACTOR,
                                               grid_shape=cur)
     for C in reversed(transfers):
@@ -535,13 +622,14 @@ def dncuts(
     return values, whitened
 
 
-def _check_grid_affinity(W, shape, check_symmetry: bool) -> tuple[sp.csr_matrix, int, int]:
+def _check_grid_affinity(W, shape, check_symmetry: bool,
+                         check_values: bool = True) -> tuple[sp.csr_matrix, int, int]:
     """``W`` checked (:func:`_check_affinity`) against an image size ``(H, W)``; returns it as
     CSR with ``H`` and ``W``."""
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape}")
     h, w = int(shape[0]), int(shape[1])
-    A = _check_affinity(W, "W", check_symmetry=check_symmetry)
+    A = _check_affinity(W, "W", check_symmetry=check_symmetry, check_values=check_values)
     if A.shape[0] != h * w:
         raise ValueError(f"W has {A.shape[0]} nodes but shape {shape} has {h * w} pixels")
     return A, h, w
@@ -561,12 +649,34 @@ def _transfer(A: sp.csr_matrix, shape: tuple[int, int], decimate: int):
     return keep, (sp.diags(1.0 / row_sum) @ B).tocsr()
 
 
+def _coarse_affinity(A: sp.csr_matrix, keep: np.ndarray, C: sp.csr_matrix,
+                     coarse_width: int) -> sp.csr_matrix:
+    """The next DNCuts level's affinity ``0.5 (A[keep, :] C + (A[keep, :] C)^T)`` (CSR, sorted
+    indices) on a coarse grid ``coarse_width`` nodes wide, bit for bit as scipy's product, sum
+    and scaling give it: :func:`_coarse_affinity_arrays`, or scipy itself for a graph that
+    reaches further than its window."""
+    n_coarse = keep.size
+    ptr, idx, val, done = _coarse_affinity_arrays(
+        A.indptr.astype(np.int64, copy=False), A.indices.astype(np.int32, copy=False),
+        A.data, keep.astype(np.int64, copy=False), C.indptr.astype(np.int64, copy=False),
+        C.indices.astype(np.int32, copy=False), C.data, coarse_width, n_coarse)
+    if not done:
+        coarse = (A[keep, :] @ C).tocsr()
+        coarse = 0.5 * (coarse + coarse.T)
+        coarse.sort_indices()
+        return coarse
+    coarse = sp.csr_matrix((val, idx, ptr), shape=(n_coarse, n_coarse))
+    coarse.has_sorted_indices = True
+    return coarse
+
+
 def interpolate_eigenvectors(
     W: sp.spmatrix,
     shape: tuple[int, int],
     coarse_vectors: np.ndarray,
     decimate: int = 2,
     check_symmetry: bool = True,
+    check_values: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvectors of a graph brought from the decimated grid by one DNCuts upsampling step.
 
@@ -586,7 +696,8 @@ def interpolate_eigenvectors(
         Vectors on the decimated grid (row-major), before whitening (``dncuts(...,
         return_info=True)[2]["upsampled"]``).
     decimate : int, default 2
-    check_symmetry : bool, default True
+    check_symmetry, check_values : bool, default True
+        As :func:`dncuts`'s.
 
     Returns
     -------
@@ -602,7 +713,7 @@ def interpolate_eigenvectors(
     """
     if decimate < 2:
         raise ValueError(f"decimate must be >= 2, got {decimate}")
-    A, h, w = _check_grid_affinity(W, shape, check_symmetry)
+    A, h, w = _check_grid_affinity(W, shape, check_symmetry, check_values)
     coarse_vectors = np.asarray(coarse_vectors, dtype=np.float64)
     n_coarse = (h // decimate) * (w // decimate)
     if coarse_vectors.ndim != 2 or coarse_vectors.shape[0] != n_coarse or n_coarse == 0:

@@ -231,6 +231,61 @@ def test_interpolation_matrix_is_scipys_bit_for_bit(two_region, density):
         assert np.array_equal(ours, reference)
 
 
+def scipy_coarse_affinity(A, keep, C):
+    """The next DNCuts level's affinity as scipy computes it."""
+    coarse = (A[keep, :] @ C).tocsr()
+    coarse = 0.5 * (coarse + coarse.T)
+    coarse.sort_indices()
+    return coarse
+
+
+def assert_same_csr(ours, reference):
+    for a, b in ((ours.indptr, reference.indptr), (ours.indices, reference.indices)):
+        assert np.array_equal(a, b)
+    assert np.array_equal(ours.data.view(np.int64), reference.data.view(np.int64))
+
+
+@pytest.mark.parametrize("radius, shape", [(2, (37, 53)), (2, (9, 11)), (3, (24, 30)),
+                                           (2, (40, 9))])
+def test_coarse_affinity_is_scipys_bit_for_bit(radius, shape):
+    """Levels of radius-2 affinities (the window kernel), a radius-3 one and a grid too narrow
+    for the window (scipy's construction)."""
+    h, w = shape
+    rng = np.random.default_rng(7)
+    boundaries = rng.random((2 * h + 1, 2 * w + 1)) ** 4
+    A = intervening_contour_affinity(boundaries, radius=radius)
+    n_levels = 0
+    while h // 2 >= 1 and w // 2 >= 1 and n_levels < 3:
+        keep, C = dn._transfer(A, (h, w), 2)
+        coarse = dn._coarse_affinity(A, keep, C, w // 2)
+        assert_same_csr(coarse, scipy_coarse_affinity(A, keep, C))
+        A, h, w = coarse, h // 2, w // 2
+        n_levels += 1
+    assert n_levels >= 2
+
+
+def test_coarse_affinity_kernel_refuses_a_graph_beyond_its_window():
+    h, w = 24, 30
+    rng = np.random.default_rng(8)
+    A = intervening_contour_affinity(rng.random((2 * h + 1, 2 * w + 1)), radius=4)
+    keep, C = dn._transfer(A, (h, w), 2)
+    *_, done = dn._coarse_affinity_arrays(A.indptr.astype(np.int64), A.indices, A.data,
+                                          keep.astype(np.int64), C.indptr.astype(np.int64),
+                                          C.indices, C.data, w // 2, keep.size)
+    assert not done
+
+
+def test_unchecked_values_give_the_same_vectors_and_bad_values_still_raise(two_region):
+    h, w, W = two_region
+    checked = dncuts(W, (h, w), check_symmetry=False)
+    unchecked = dncuts(W, (h, w), check_symmetry=False, check_values=False)
+    assert all(np.array_equal(a, b) for a, b in zip(checked, unchecked))
+    bad = W.tocsr().copy()
+    bad.data[5] = -1.0
+    with pytest.raises(ValueError, match="non-negative"):
+        dncuts(bad, (h, w), check_symmetry=False)
+
+
 def test_interpolating_from_the_first_reduced_graph_is_one_more_dncuts_level(two_region):
     # dncuts with L levels = one upsampling step (interpolate_eigenvectors) of the vectors that
     # L - 1 levels give on the graph reduced once
