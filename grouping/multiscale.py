@@ -91,6 +91,7 @@ __all__ = [
     "align_hierarchies",
     "combine_ucm2s",
     "sigmoid_calibration",
+    "calibrated_hierarchy",
     "multiscale_hierarchy",
     "combine_contour_maps",
 ]
@@ -524,6 +525,40 @@ def combine_ucm2s(ucm2s: Sequence[np.ndarray], weights=None, sigmoid_thr: float 
     tree = ucm_mean_pb(total, leaves)
     if not calibrate:
         return tree
+    heights = sigmoid_calibration(tree.heights, sigmoid_thr, sigmoid_slope)
+    return MergeTree(tree.leaves, tree.merges, heights)
+
+
+def calibrated_hierarchy(tree: MergeTree, sigmoid_thr: float = SIGMOID_THRESHOLD,
+                         sigmoid_slope: float = SIGMOID_SLOPE) -> MergeTree:
+    """The combination of a single hierarchy: the tree with its heights calibrated.
+
+    Greedy mean-boundary merging of a UCM merges its regions in the tree's own order, each
+    pair at the height of its lowest common ancestor (every element of the boundary between
+    two regions holds it). So for a canonical tree with positive heights whose leaves are
+    connected and numbered in raster order, as :func:`grouping.ucm.ucm_mean_pb` returns over
+    :func:`grouping.owt.oriented_watershed` superpixels, :func:`combine_ucm2s` of its UCM alone
+    is the tree itself with calibrated heights, except that the merging's means of equal
+    values differ from them by a few units of round-off (measured on COCO images: the same
+    leaves and merges, heights within 1e-15 relative). This function skips that work.
+
+    Parameters
+    ----------
+    tree : MergeTree
+        Canonical, positive heights, connected leaves labelled in raster order.
+    sigmoid_thr, sigmoid_slope : calibration of the merge heights (:func:`sigmoid_calibration`).
+
+    Returns
+    -------
+    MergeTree, same leaves and merges, heights ``sigmoid_calibration(tree.heights)``.
+
+    Raises
+    ------
+    ValueError
+        If a merge height is not positive (such merges are not in a UCM).
+    """
+    if tree.n_merges and not tree.heights[0] > 0:
+        raise ValueError("calibrated_hierarchy needs positive merge heights; use combine_ucm2s")
     heights = sigmoid_calibration(tree.heights, sigmoid_thr, sigmoid_slope)
     return MergeTree(tree.leaves, tree.merges, heights)
 

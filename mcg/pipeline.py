@@ -36,7 +36,8 @@ import numpy as np
 from contours import detect_edges
 from contours.detect import check_image, check_threads, load_model
 from grouping.hierarchy import MergeTree
-from grouping.multiscale import SIGMOID_SLOPE, SIGMOID_THRESHOLD, multiscale_hierarchy
+from grouping.multiscale import (SIGMOID_SLOPE, SIGMOID_THRESHOLD, calibrated_hierarchy,
+                                 multiscale_hierarchy)
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
@@ -491,8 +492,16 @@ def im2ucm(image, mode: str = "scg", *, solver: str = "dncuts", edge_model=None,
         sigmoid_thr = calibration["sigmoid_thr"]
         sigmoid_slope = calibration["sigmoid_slope"]
     t0 = time.perf_counter()
-    final, aligned = multiscale_hierarchy(scale_trees, weights=weights, sigmoid_thr=sigmoid_thr,
-                                          sigmoid_slope=sigmoid_slope)
+    if len(scale_trees) == 1 and weights is None:
+        # ucm_mean_pb's canonical tree over the OWT superpixels is its own mean-boundary
+        # hierarchy: combining it alone only calibrates its heights (see calibrated_hierarchy)
+        final = calibrated_hierarchy(next(iter(scale_trees.values())), sigmoid_thr,
+                                     sigmoid_slope)
+        aligned = dict(scale_trees)
+    else:
+        final, aligned = multiscale_hierarchy(scale_trees, weights=weights,
+                                              sigmoid_thr=sigmoid_thr,
+                                              sigmoid_slope=sigmoid_slope)
     _add_time(times, "align_combine", time.perf_counter() - t0)
     if return_details:
         return UcmResult(tree=final, scale_trees=scale_trees, aligned_trees=aligned, times=times)

@@ -6,7 +6,7 @@ import pytest
 import scipy.io
 
 from mcg.cli import main
-from mcg.pipeline import im2ucm
+from mcg.pipeline import DEFAULT_EDGES, _shipped_calibration, im2ucm
 
 
 def _disc_image(height=64, width=80, radius=18):
@@ -177,7 +177,7 @@ def test_threads_compute_the_scales_concurrently_with_the_same_result():
     import cv2
     from skimage.data import astronaut
 
-    from mcg.pipeline import im2ucm
+    from mcg.pipeline import DEFAULT_EDGES, _shipped_calibration, im2ucm
 
     image = cv2.resize(astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
     one = im2ucm(image, mode="mcg", edges="fast", return_details=True)
@@ -232,3 +232,26 @@ def test_scale_2_can_reuse_the_eigenvectors_of_scale_1(monkeypatch):
     chained = [im2ucm(image, mode="mcg", edges="fast", threads=threads) for threads in (1, 2)]
     assert solved_sizes == [10 * 12] * 2
     assert chained[0] == chained[1]
+
+
+def test_scg_combination_is_the_mean_boundary_hierarchy_of_its_tree():
+    """SCG's final tree skips combine_ucm2s: the general combination of its one hierarchy has
+    the same leaves and merges, and its heights differ only by the round-off of means."""
+    from skimage.data import astronaut
+
+    from grouping.multiscale import calibrated_hierarchy, combine_ucm2s
+
+    image = astronaut()[::3, ::3]
+    result = im2ucm(image, mode="scg", return_details=True)
+    (scale_tree,) = result.scale_trees.values()
+    _, sigmoid_thr, sigmoid_slope = _shipped_calibration("scg", DEFAULT_EDGES)
+    general = combine_ucm2s([scale_tree.to_ucm2()], sigmoid_thr=sigmoid_thr,
+                            sigmoid_slope=sigmoid_slope)
+    assert scale_tree.n_merges > 100
+    assert np.array_equal(general.leaves, result.tree.leaves)
+    assert np.array_equal(general.merges, result.tree.merges)
+    np.testing.assert_allclose(result.tree.heights, general.heights, rtol=1e-13, atol=0)
+    assert result.tree == calibrated_hierarchy(scale_tree, sigmoid_thr, sigmoid_slope)
+    with pytest.raises(ValueError, match="positive merge heights"):
+        calibrated_hierarchy(type(scale_tree)(scale_tree.leaves, scale_tree.merges,
+                                              np.r_[0.0, scale_tree.heights[1:]]))
