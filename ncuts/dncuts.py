@@ -139,6 +139,7 @@ def _start_vector(n: int) -> np.ndarray:
 def solve_generalized_ncuts(
     A: sp.spmatrix, n_vectors: int, check_symmetry: bool = True, single_factor: bool = False,
     grid_shape: tuple[int, int] | None = None, check_values: bool = True,
+    exactly_symmetric: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smallest eigenpairs of ``(D - A) x = lambda D x``.
 
@@ -162,6 +163,9 @@ def solve_generalized_ncuts(
     check_values : bool, default True
         Raise ValueError on non-finite or negative entries or a node of zero degree (skipped
         for matrices valid by construction).
+    exactly_symmetric : bool, default False
+        ``A`` is symmetric to the last bit with sorted indices (a DNCuts level is): its
+        normalized Laplacian is then built by one kernel (same result).
 
     Returns
     -------
@@ -175,16 +179,11 @@ def solve_generalized_ncuts(
     k = int(min(n_vectors, n))
     if k < 1:
         raise ValueError(f"n_vectors must be >= 1, got {n_vectors}")
-    degree = np.asarray(A.sum(axis=1)).ravel()
-    inv_sqrt_d = 1.0 / np.sqrt(degree)
-    Dh = sp.diags(inv_sqrt_d)
-    M = (Dh @ A @ Dh).tocsr()
-    M = 0.5 * (M + M.T)  # exact symmetry for the solver
-    L = (sp.identity(n, format="csr") - M).tocsc()
+    inv_sqrt_d, L, shifted = _normalized_laplacian(A, exactly_symmetric)
     if n <= DENSE_SOLVER_MAX_NODES or k >= n - 1:
         values, vectors = scipy.linalg.eigh(L.toarray(), subset_by_index=(0, k - 1))
     else:
-        solve = _shift_invert_solver(L, single_factor, grid_shape)
+        solve = _shift_invert_solver(shifted, single_factor, grid_shape)
 
         inverse = spla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         values, vectors = spla.eigsh(
@@ -199,14 +198,80 @@ def solve_generalized_ncuts(
     return values, _fix_signs(vectors)
 
 
-def _shift_invert_solver(L: sp.csc_matrix, single_factor: bool,
+@njit(cache=True, nogil=True)
+def _normalized_laplacian_arrays(indptr, indices, data, shift):
+    """Of an exactly symmetric affinity ``A`` (CSR, sorted indices, positive values, a
+    diagonal entry in every row): ``D^-1/2`` and the shared CSC/CSR arrays of ``L = I - M``,
+    ``M = 0.5 (D^-1/2 A D^-1/2 + its transpose)``, and of ``L - shift I``, bit for bit as
+    scipy computes them: each degree the first value plus numpy's pairwise sum of the others
+    (``add.reduceat``), ``M``'s entries ``(d_i a_ij) d_j``, the off-diagonal entries of ``L``
+    ``0 - m_ij``. The last result is False (the other arrays unusable) if a row has more than
+    ``_PAIRWISE_BLOCK + 1`` values, no diagonal entry, or an entry that scipy would drop."""
+    n = indptr.shape[0] - 1
+    inv_sqrt_d = np.empty(n, np.float64)
+    laplacian = np.empty(data.shape[0], np.float64)
+    shifted = np.empty(data.shape[0], np.float64)
+    for i in range(n):
+        count = indptr[i + 1] - indptr[i]
+        if count == 0 or count > _PAIRWISE_BLOCK + 1:
+            return inv_sqrt_d, laplacian, shifted, False
+        start = indptr[i]
+        total = data[start] + _pairwise_sum(data, start + 1, count - 1)
+        inv_sqrt_d[i] = 1.0 / np.sqrt(total)
+    for i in range(n):
+        has_diagonal = False
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            a = data[t]
+            value = 0.5 * ((inv_sqrt_d[i] * a) * inv_sqrt_d[j] + (inv_sqrt_d[j] * a) * inv_sqrt_d[i])
+            if not value > 0.0:
+                return inv_sqrt_d, laplacian, shifted, False
+            if j == i:
+                has_diagonal = True
+                value = 1.0 - value
+                if value == 0.0:
+                    return inv_sqrt_d, laplacian, shifted, False
+                laplacian[t] = value
+                value = value - shift
+            else:
+                value = 0.0 - value
+                laplacian[t] = value
+            if value == 0.0:
+                return inv_sqrt_d, laplacian, shifted, False
+            shifted[t] = value
+        if not has_diagonal:
+            return inv_sqrt_d, laplacian, shifted, False
+    return inv_sqrt_d, laplacian, shifted, True
+
+
+def _normalized_laplacian(A: sp.csr_matrix, exactly_symmetric: bool):
+    """``D^-1/2`` (float64 (n,)), ``L = I - sym(D^-1/2 A D^-1/2)`` and ``L - _SHIFT I`` (CSC)
+    of an affinity; :func:`_normalized_laplacian_arrays` for an exactly symmetric ``A`` with
+    sorted indices, scipy's sparse products otherwise (the same bits)."""
+    n = A.shape[0]
+    if exactly_symmetric and A.has_sorted_indices:
+        inv_sqrt_d, laplacian, shifted, done = _normalized_laplacian_arrays(
+            A.indptr, A.indices, A.data, _SHIFT * 1.0)
+        if done:
+            indptr, indices = A.indptr.copy(), A.indices.copy()
+            return (inv_sqrt_d, sp.csc_matrix((laplacian, indices, indptr), shape=(n, n)),
+                    sp.csc_matrix((shifted, indices, indptr), shape=(n, n)))
+    degree = np.asarray(A.sum(axis=1)).ravel()
+    inv_sqrt_d = 1.0 / np.sqrt(degree)
+    Dh = sp.diags(inv_sqrt_d)
+    M = (Dh @ A @ Dh).tocsr()
+    M = 0.5 * (M + M.T)  # exact symmetry for the solver
+    L = (sp.identity(n, format="csr") - M).tocsc()
+    return inv_sqrt_d, L, (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
+
+
+def _shift_invert_solver(shifted: sp.csc_matrix, single_factor: bool,
                          grid_shape: tuple[int, int] | None):
-    """``b -> (L - sigma I)^-1 b`` (float64 in and out) for the shift-invert iteration: a
+    """``b -> shifted^-1 b`` (float64 in and out; ``shifted = L - sigma I``) for the
+    shift-invert iteration: a
     single-precision nested-dissection Cholesky for a grid graph, SuperLU's LU (minimum degree on
     ``A^T + A``, the matrix being symmetric; much less fill than the default COLAMD on these
     graphs) otherwise."""
-    n = L.shape[0]
-    shifted = (L - _SHIFT * sp.identity(n, format="csc")).tocsc()
     if single_factor and grid_shape is not None:
         try:  # the matrix is exactly symmetric: its CSC arrays are those of its CSR
             factor = GridCholesky(shifted.T, grid_shape)
@@ -609,6 +674,7 @@ def dncuts(
     # the levels of an affinity with a positive diagonal keep it positive; others are checked
     values, vectors = solve_generalized_ncuts(A, n_vectors, check_symmetry=False,  # checked above
                                               check_values=check_values,
+                                              exactly_symmetric=levels > 0,
                                               single_factor=SINGLE_PRECISION_FACTOR,
                                               grid_shape=cur)
     for C in reversed(transfers):

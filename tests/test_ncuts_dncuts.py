@@ -275,6 +275,32 @@ def test_coarse_affinity_kernel_refuses_a_graph_beyond_its_window():
     assert not done
 
 
+def test_normalized_laplacian_kernel_is_scipys_bit_for_bit():
+    h, w = 37, 53
+    rng = np.random.default_rng(9)
+    W = intervening_contour_affinity(rng.random((2 * h + 1, 2 * w + 1)) ** 4)
+    keep, C = dn._transfer(W, (h, w), 2)
+    A = dn._coarse_affinity(W, keep, C, w // 2)
+    fast = dn._normalized_laplacian(A, exactly_symmetric=True)
+    general = dn._normalized_laplacian(A, exactly_symmetric=False)
+    assert np.array_equal(fast[0].view(np.int64), general[0].view(np.int64))
+    for ours, reference in zip(fast[1:], general[1:]):
+        assert_same_csr(ours, reference)
+    # a row without its diagonal entry: scipy's construction
+    no_diagonal = A.tolil()
+    no_diagonal[0, 0] = 0.0
+    no_diagonal = no_diagonal.tocsr()
+    no_diagonal.eliminate_zeros()
+    no_diagonal.sort_indices()
+    *_, done = dn._normalized_laplacian_arrays(no_diagonal.indptr, no_diagonal.indices,
+                                               no_diagonal.data, dn._SHIFT)
+    assert not done
+    fast = dn._normalized_laplacian(no_diagonal, exactly_symmetric=True)
+    general = dn._normalized_laplacian(no_diagonal, exactly_symmetric=False)
+    for ours, reference in zip(fast[1:], general[1:]):
+        assert_same_csr(ours, reference)
+
+
 def test_unchecked_values_give_the_same_vectors_and_bad_values_still_raise(two_region):
     h, w, W = two_region
     checked = dncuts(W, (h, w), check_symmetry=False)
