@@ -63,22 +63,28 @@ def _active_elements(labels, strength, orient):
 
 
 @njit(cache=True, nogil=True)
-def _vertex_degree(active, y, x):
+def _vertex_degrees(active):
+    """Number of active elements around every vertex (even row, even column) of the double
+    grid (int8; 0 elsewhere)."""
     rows, cols = active.shape
-    d = 0
-    if y > 0 and active[y - 1, x]:
-        d += 1
-    if y + 1 < rows and active[y + 1, x]:
-        d += 1
-    if x > 0 and active[y, x - 1]:
-        d += 1
-    if x + 1 < cols and active[y, x + 1]:
-        d += 1
-    return d
+    degree = np.zeros((rows, cols), dtype=np.int8)
+    for y in range(0, rows, 2):
+        for x in range(0, cols, 2):
+            d = 0
+            if y > 0 and active[y - 1, x]:
+                d += 1
+            if y + 1 < rows and active[y + 1, x]:
+                d += 1
+            if x > 0 and active[y, x - 1]:
+                d += 1
+            if x + 1 < cols and active[y, x + 1]:
+                d += 1
+            degree[y, x] = d
+    return degree
 
 
 @njit(cache=True, nogil=True)
-def _walk(active, visited, y0, x0, dr0, dc0, vy, vx, ey, ex, dr, dc):
+def _walk(active, degree, visited, y0, x0, dr0, dc0, vy, vx, ey, ex, dr, dc):
     """Follow a chain of elements from vertex (y0, x0) leaving in direction (dr0, dc0).
 
     Fills vertex coordinates vy/vx (n+1 entries) and element coordinates ey/ex (n entries);
@@ -103,7 +109,7 @@ def _walk(active, visited, y0, x0, dr0, dc0, vy, vx, ey, ex, dr, dc):
         vx[n] = x
         if y == y0 and x == x0:
             break
-        if _vertex_degree(active, y, x) != 2:
+        if degree[y, x] != 2:
             break
         # continue through the other active element of this vertex
         found = False
@@ -195,19 +201,21 @@ def _orientation_weights(active, theta, max_frac, tol, dr, dc):
     phi = np.empty(cap, dtype=np.float64)
     stack_s = np.empty(cap + 2, dtype=np.int64)
     stack_e = np.empty(cap + 2, dtype=np.int64)
+    degree = _vertex_degrees(active)
     # pass 0: chains starting at junctions / frame ends (degree != 2)
     # pass 1: remaining closed loops (all their vertices have degree 2)
     for pass_ in range(2):
         for y in range(0, rows, 2):
             for x in range(0, cols, 2):
-                deg = _vertex_degree(active, y, x)
+                deg = degree[y, x]
                 if deg == 0 or (pass_ == 0 and deg == 2):
                     continue
                 for d in range(4):
                     yy = y + dr[d]
                     xx = x + dc[d]
                     if 0 <= yy < rows and 0 <= xx < cols and active[yy, xx] and not visited[yy, xx]:
-                        n = _walk(active, visited, y, x, dr[d], dc[d], vy, vx, ey, ex, dr, dc)
+                        n = _walk(active, degree, visited, y, x, dr[d], dc[d], vy, vx, ey, ex,
+                                  dr, dc)
                         _assign_segment_angles(vy, vx, n, phi, max_frac, tol, stack_s, stack_e)
                         for k in range(n):
                             weight[ey[k], ex[k]] = abs(math.sin(theta[ey[k], ex[k]] - phi[k]))

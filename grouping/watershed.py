@@ -103,45 +103,6 @@ def _value_ranks(codes):
 
 
 @njit(cache=True, nogil=True)
-def _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following, level):
-    """Give the unqueued 4-neighbours of pixel ``p`` its label and append them to the queue of
-    their value rank (neighbours visited up, left, right, down); returns the lowest queued rank,
-    ``level`` if none is lower."""
-    i = p // w
-    j = p - i * w
-    for d in range(4):
-        if d == 0:
-            if i == 0:
-                continue
-            q = p - w
-        elif d == 1:
-            if j == 0:
-                continue
-            q = p - 1
-        elif d == 2:
-            if j + 1 == w:
-                continue
-            q = p + 1
-        else:
-            if i + 1 == h:
-                continue
-            q = p + w
-        if not queued[q]:
-            queued[q] = True
-            labels[q] = labels[p]
-            r = ranks[q]
-            following[q] = -1
-            if tail[r] < 0:
-                head[r] = q
-            else:
-                following[tail[r]] = q
-            tail[r] = q
-            if r < level:
-                level = r
-    return level
-
-
-@njit(cache=True, nogil=True)
 def _flood(ranks, n_ranks, markers):
     """Priority flood from the markers; every pixel ends with the label of a marker.
 
@@ -160,20 +121,57 @@ def _flood(ranks, n_ranks, markers):
     tail = np.full(n_ranks, -1, dtype=np.int32)
     following = np.empty(n, dtype=np.int32)  # n < 2**31 (checked by the caller)
     level = n_ranks
-    # seed: unlabeled neighbours of marker pixels, in raster order of the marker pixels
-    for p in range(n):
-        if seeds[p] != 0:
-            level = _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following,
-                                      level)
-    while level < n_ranks:
-        p = head[level]
-        if p < 0:
-            level += 1
-            continue
-        head[level] = following[p]
-        if following[p] < 0:
-            tail[level] = -1
-        level = _queue_neighbours(p, h, w, ranks, labels, queued, head, tail, following, level)
+    seed = 0
+    while True:
+        # the pixel whose unqueued 4-neighbours get its label and join the queue of their
+        # rank (visited up, left, right, down): first every marker pixel in raster order,
+        # then the head of the lowest non-empty queue
+        while seed < n and seeds[seed] == 0:
+            seed += 1
+        if seed < n:
+            p = seed
+            seed += 1
+        else:
+            if level >= n_ranks:
+                break
+            p = head[level]
+            if p < 0:
+                level += 1
+                continue
+            head[level] = following[p]
+            if following[p] < 0:
+                tail[level] = -1
+        i = p // w
+        j = p - i * w
+        for d in range(4):
+            if d == 0:
+                if i == 0:
+                    continue
+                q = p - w
+            elif d == 1:
+                if j == 0:
+                    continue
+                q = p - 1
+            elif d == 2:
+                if j + 1 == w:
+                    continue
+                q = p + 1
+            else:
+                if i + 1 == h:
+                    continue
+                q = p + w
+            if not queued[q]:
+                queued[q] = True
+                labels[q] = labels[p]
+                r = ranks[q]
+                following[q] = -1
+                if tail[r] < 0:
+                    head[r] = q
+                else:
+                    following[tail[r]] = q
+                tail[r] = q
+                if r < level:
+                    level = r
     return labels.reshape(h, w)
 
 
