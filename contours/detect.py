@@ -7,7 +7,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from contours.channels import channel_stack, conv_tri
 from contours.features import LABEL_SIZE, PATCH_SIZE, stack_feature_offsets
@@ -427,6 +430,34 @@ def _sharpen_segments(seg, leaf_seg, m, ring_pixels, b0, b1, b2, image, y0, x0, 
             out[oy + p // g, ox + p % g] += 1.0
 
 
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to load the cache line of ``array[index]`` (1-D array): LLVM's
+    ``llvm.prefetch`` (read, high locality). No effect on results."""
+    signature = types.void(array, index)
+
+    def codegen(context, builder, sig, args):
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
+                                           wraparound=False)
+        byte_pointer_type = ir.IntType(8).as_pointer()
+        byte_pointer = builder.bitcast(pointer, byte_pointer_type)
+        # the intrinsic's name carries the pointer type: opaque (LLVM >= 15 in llvmlite's
+        # opaque-pointer mode) or i8*
+        opaque = getattr(byte_pointer_type, "is_opaque", False)
+        name = "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8"
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer_type, i32, i32, i32]),
+            name)
+        builder.call(function, [byte_pointer, ir.Constant(i32, 0), ir.Constant(i32, 3),
+                                ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 @njit(cache=True, nogil=True)
 def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows, image, stride,
                         offset, sharpen):
@@ -452,10 +483,27 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
             neighbours[i, 3] = i + g if y < g - 1 else i
     rows = np.empty(g + 2, np.int64)
     mask = np.empty(g, np.int64)
+    ring_starts_flat = ring_starts.ravel()
+    leaf_rows_flat = leaf_rows.ravel()
     for r in range(h1):
         for c in range(w1):
             y0 = r * stride + offset
             x0 = c * stride + offset
+            # the leaves' tables are far larger than the caches and read at random: start
+            # loading those of the windows two and one steps ahead (the ring pixels once their
+            # start is known), so their latency overlaps this window's work
+            if c + 2 < w1:
+                for t in range(n_eval):
+                    ahead = leaves[r, c + 2, t]
+                    _prefetch(nsegs, ahead)
+                    _prefetch(ring_starts_flat, ahead * ring_starts.shape[1])
+                    _prefetch(leaf_rows_flat, ahead * leaf_rows.shape[1])
+            if c + 1 < w1:
+                for t in range(n_eval):
+                    ahead = leaves[r, c + 1, t]
+                    if nsegs[ahead] > 1:
+                        _prefetch(ring_pixels, ring_starts[ahead, 0])
+                        _prefetch(ring_pixels, ring_starts[ahead, 0] + 64)
             for t in range(n_eval):
                 leaf = leaves[r, c, t]
                 m = nsegs[leaf]
