@@ -152,8 +152,10 @@ def spectral_boundaries(
     return _gradient_sum(eigenvectors, eigenvalues, shape, skip_first) ** SPECTRAL_EXPONENT
 
 
-def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> np.ndarray:
-    """:func:`spectral_boundaries` before the final power (same parameters)."""
+def _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first: bool = True):
+    """The eigenvectors that contribute to the spectral boundaries (``(k, H*W)``, each
+    contiguous) with their weights ``1 / ((max - min) sqrt(lambda))``: positive eigenvalue,
+    not constant, the first skipped if ``skip_first``."""
     h, w = int(shape[0]), int(shape[1])
     vecs = np.asarray(eigenvectors, dtype=np.float64)
     vals = np.asarray(eigenvalues, dtype=np.float64).ravel()
@@ -161,20 +163,82 @@ def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> 
         raise ValueError(f"eigenvectors must have shape ({h * w}, k) for shape {shape}, got {vecs.shape}")
     if vals.shape[0] != vecs.shape[1]:
         raise ValueError(f"{vals.shape[0]} eigenvalues for {vecs.shape[1]} eigenvectors")
-    total = np.zeros((2 * h + 1, 2 * w + 1))
     columns = np.ascontiguousarray(vecs.T)  # each eigenvector contiguous
+    used, weights = [], []
     for v in range(1 if skip_first else 0, vecs.shape[1]):
         if not vals[v] > 0:
             continue
-        img = columns[v].reshape(h, w)
-        lo, hi = img.min(), img.max()
+        lo, hi = columns[v].min(), columns[v].max()
         if not hi - lo > 1e-12 * max(1.0, abs(hi), abs(lo)):
             continue  # constant vector: no boundary (the release would divide by 0)
-        # gradient of (img - lo) / (hi - lo), weighted by 1 / sqrt(lambda); the frame copy is
-        # linear, so it is applied once to the sum
-        _accumulate_gradient(total, img, 1.0 / ((hi - lo) * np.sqrt(vals[v])))
-    _copy_frame(total)
+        # the gradient of (v - lo) / (hi - lo), weighted by 1 / sqrt(lambda)
+        used.append(v)
+        weights.append(1.0 / ((hi - lo) * np.sqrt(vals[v])))
+    return columns[used], np.array(weights, dtype=np.float64)
+
+
+def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> np.ndarray:
+    """:func:`spectral_boundaries` before the final power (same parameters)."""
+    h, w = int(shape[0]), int(shape[1])
+    columns, weights = _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first)
+    total = np.zeros((2 * h + 1, 2 * w + 1))
+    for column, weight in zip(columns, weights):
+        _accumulate_gradient(total, column.reshape(h, w), weight)
+    _copy_frame(total)  # linear: applied once to the sum
     return total
+
+
+@njit(cache=True, nogil=True)
+def _arc_gradient_sums(owt2, columns, weights, width):
+    """Flat indices (raster order) of the positive elements of ``owt2`` and, at each, the
+    value of :func:`_gradient_sum`'s map: the vectors' weighted gradients added in order (as
+    :func:`_accumulate_gradient` adds them), 0 on pixel cells, and on the frame the value of
+    the element :func:`_copy_frame` copies (the nearest element inside the frame)."""
+    rows, cols = owt2.shape
+    count = 0
+    for y in range(rows):
+        for x in range(cols):
+            count += np.int64(owt2[y, x] > 0)
+    positions = np.empty(count, np.int64)
+    sums = np.empty(count, np.float64)
+    k = 0
+    for y in range(rows):
+        for x in range(cols):
+            if not owt2[y, x] > 0:
+                continue
+            sy = min(max(y, 1), rows - 2)
+            sx = min(max(x, 1), cols - 2)
+            total = 0.0
+            if sy % 2 == 1 and sx % 2 == 0:  # between pixels (r, c) and (r, c + 1)
+                p = (sy // 2) * width + sx // 2 - 1
+                for v in range(columns.shape[0]):
+                    total += abs(columns[v, p] - columns[v, p + 1]) * weights[v]
+            elif sy % 2 == 0 and sx % 2 == 1:  # between pixels (r, c) and (r + 1, c)
+                p = (sy // 2 - 1) * width + sx // 2
+                for v in range(columns.shape[0]):
+                    total += abs(columns[v, p] - columns[v, p + width]) * weights[v]
+            elif sy % 2 == 0:  # the junction of pixels (r, c) .. (r + 1, c + 1)
+                p = (sy // 2 - 1) * width + sx // 2 - 1
+                for v in range(columns.shape[0]):
+                    a = abs(columns[v, p] - columns[v, p + 1])
+                    b = abs(columns[v, p + width] - columns[v, p + width + 1])
+                    d = abs(columns[v, p] - columns[v, p + width])
+                    e = abs(columns[v, p + 1] - columns[v, p + width + 1])
+                    total += max(max(a, b), max(d, e)) * weights[v]
+            positions[k] = y * cols + x
+            sums[k] = total
+            k += 1
+    return positions, sums
+
+
+def _add_on_arcs(owt2, eigenvectors, eigenvalues, shape, saturation):
+    """``owt2`` plus the spectral term where ``owt2 > 0``, the gradient sum and its power
+    computed only there (the arcs are a small part of the grid), as the whole map's."""
+    columns, weights = _weighted_vectors(eigenvectors, eigenvalues, shape)
+    positions, sums = _arc_gradient_sums(owt2, columns, weights, shape[1])
+    out = owt2 + 0.0
+    out.ravel()[positions] += sums ** SPECTRAL_EXPONENT / saturation
+    return out
 
 
 def adaptive_levels(shape: tuple[int, int], n_vectors: int, n_levels: int,
@@ -309,14 +373,10 @@ def globalize(
         lam_scale = default_scale if eigenvalue_scale is None else float(eigenvalue_scale)
     t2 = time.perf_counter()
     times["eigen"] = t2 - t1
-    gradient = _gradient_sum(vectors, values * lam_scale, shape)
     if restrict_to_arcs and not return_details:
-        # the power only where it is added: the arcs are a small part of the grid
-        arcs = arr > 0
-        out = arr + 0.0
-        out[arcs] += gradient[arcs] ** SPECTRAL_EXPONENT / saturation
+        out = _add_on_arcs(arr, vectors, values * lam_scale, shape, saturation)
     else:
-        spectral = gradient ** SPECTRAL_EXPONENT
+        spectral = _gradient_sum(vectors, values * lam_scale, shape) ** SPECTRAL_EXPONENT
         term = spectral / saturation
         if restrict_to_arcs:
             term = np.where(arr > 0, term, 0.0)

@@ -111,9 +111,18 @@ def test_globalize_combines_owt_and_spectral():
     np.testing.assert_allclose(full, o + spectral / 60.0)
 
 
-def test_globalize_arcs_only_power_has_the_bits_of_the_full_map():
-    # without details, the power is taken on the arcs alone: the same bits as the full map
+@pytest.mark.parametrize("frame", [False, True])
+def test_globalize_arcs_only_power_has_the_bits_of_the_full_map(frame):
+    # without details, the gradient sum and its power are taken on the arcs alone: the same
+    # bits as the full map, on the frame too (positive vertices where arcs meet it; the corners)
     o = scene()
+    if frame:
+        o[0, 10:40:2] = 0.3
+        o[-1, 4:30:6] = 0.2
+        o[5:25:2, 0] = 0.1
+        o[8:30:4, -1] = 0.4
+        o[0, 0] = o[0, -1] = o[-1, 0] = o[-1, -1] = 0.5
+        o[3, 3] = 0.2  # a pixel cell
     fast = globalize(o)
     _, details = globalize(o, return_details=True)
     reference = o + np.where(o > 0, details["spectral"] / 60.0, 0.0)
