@@ -138,6 +138,34 @@ def as_rgb_float(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to load the cache line of ``array[index]`` (1-D array): LLVM's
+    ``llvm.prefetch`` (read, high locality). No effect on results."""
+    signature = types.void(array, index)
+
+    def codegen(context, builder, sig, args):
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
+                                           wraparound=False)
+        byte_pointer_type = ir.IntType(8).as_pointer()
+        byte_pointer = builder.bitcast(pointer, byte_pointer_type)
+        # the intrinsic's name carries the pointer type: opaque (LLVM >= 15 in llvmlite's
+        # opaque-pointer mode) or i8*
+        opaque = getattr(byte_pointer_type, "is_opaque", False)
+        name = "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8"
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer_type, i32, i32, i32]),
+            name)
+        builder.call(function, [byte_pointer, ir.Constant(i32, 0), ir.Constant(i32, 3),
+                                ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 #: Pixels traversed at once by :func:`_apply_forest`: independent node fetches overlap their
 #: cache misses (identical output for any value).
 TRAVERSAL_BATCH = 16
@@ -153,6 +181,7 @@ def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, th
     reaches its leaf takes the next traversal, so the lanes stay busy to the end and the
     traversals in flight share their windows' features."""
     n_trees = roots.shape[0]
+    words_flat = words.ravel()
     feature_mask = (1 << NODE_FEATURE_BITS) - 1
     leaves = np.empty((h1, w1, n_eval), np.int32)
     flat_leaves = leaves.reshape(-1)
@@ -182,7 +211,11 @@ def _apply_forest(stack_flat, feature_a, feature_b, chn_width, h1, w1, words, th
             if step != 0:
                 f = word & feature_mask
                 v = stack_flat[feature_a[f] + bases[j]] - stack_flat[feature_b[f] + bases[j]]
-                nodes[j] = k + step + np.int64(not (v < thresholds[k, 0]))
+                child = k + step + np.int64(not (v < thresholds[k, 0]))
+                nodes[j] = child
+                # the lane reads this node again only after the other lanes' steps: start
+                # loading it now (the node table is far larger than the caches)
+                _prefetch(words_flat, 2 * child)
                 continue
             flat_leaves[jobs[j]] = words[k, 0]
             if next_job < n_jobs:
@@ -428,34 +461,6 @@ def _sharpen_segments(seg, leaf_seg, m, ring_pixels, b0, b1, b2, image, y0, x0, 
         if (s != seg[neighbours[p, 0]] or s != seg[neighbours[p, 1]]
                 or s != seg[neighbours[p, 2]] or s != seg[neighbours[p, 3]]):
             out[oy + p // g, ox + p % g] += 1.0
-
-
-@intrinsic
-def _prefetch(typingctx, array, index):
-    """Hint the CPU to load the cache line of ``array[index]`` (1-D array): LLVM's
-    ``llvm.prefetch`` (read, high locality). No effect on results."""
-    signature = types.void(array, index)
-
-    def codegen(context, builder, sig, args):
-        array_type = sig.args[0]
-        view = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
-                                           wraparound=False)
-        byte_pointer_type = ir.IntType(8).as_pointer()
-        byte_pointer = builder.bitcast(pointer, byte_pointer_type)
-        # the intrinsic's name carries the pointer type: opaque (LLVM >= 15 in llvmlite's
-        # opaque-pointer mode) or i8*
-        opaque = getattr(byte_pointer_type, "is_opaque", False)
-        name = "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8"
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer_type, i32, i32, i32]),
-            name)
-        builder.call(function, [byte_pointer, ir.Constant(i32, 0), ir.Constant(i32, 3),
-                                ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 @njit(cache=True, nogil=True)
