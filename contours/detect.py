@@ -509,6 +509,9 @@ def _accumulate_sharpen(leaves, ring_pixels, ring_starts, segs, nsegs, leaf_rows
                     if nsegs[ahead] > 1:
                         _prefetch(ring_pixels, ring_starts[ahead, 0])
                         _prefetch(ring_pixels, ring_starts[ahead, 0] + 64)
+                    if nsegs[ahead] > 2:
+                        for line in range(0, g * g, 64):
+                            _prefetch(segs_flat[ahead], line)
             for t in range(n_eval):
                 leaf = leaves[r, c, t]
                 m = nsegs[leaf]
