@@ -31,20 +31,24 @@ _FOREST_FORMAT = "mcg.grouping.RegressionForest/1"
 
 @njit(cache=True, nogil=True)
 def _forest_predict(x, roots, left, right, feature, threshold, value):
+    """Mean of the trees' predictions for every row of ``x``; tree by tree over all the rows
+    (one tree's nodes stay in the cache), each row's sum taken in tree order."""
     n = x.shape[0]
-    out = np.zeros(n, dtype=np.float64)
+    total = np.zeros(n, dtype=np.float64)
     n_trees = roots.shape[0]
-    for i in range(n):
-        acc = 0.0
-        for t in range(n_trees):
-            node = roots[t]
+    for t in range(n_trees):
+        root = roots[t]
+        for i in range(n):
+            node = root
             while left[node] >= 0:
                 if x[i, feature[node]] <= threshold[node]:
                     node = left[node]
                 else:
                     node = right[node]
-            acc += value[node]
-        out[i] = acc / n_trees
+            total[i] += value[node]
+    out = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        out[i] = total[i] / n_trees
     return out
 
 

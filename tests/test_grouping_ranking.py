@@ -170,6 +170,18 @@ def test_forest_matches_sklearn_and_roundtrips(tmp_path):
     forest = RegressionForest.from_sklearn(skl)
     xt = rng.normal(size=(100, len(FEATURE_NAMES))).astype(np.float32)
     assert np.allclose(forest.predict(xt), skl.predict(xt), atol=1e-12)
+    # bit for bit: each row's tree predictions summed in tree order, then averaged
+    expected = []
+    for row in xt:
+        total = 0.0
+        for root in forest.roots:
+            node = root
+            while forest.left[node] >= 0:
+                below = row[forest.feature[node]] <= forest.threshold[node]
+                node = forest.left[node] if below else forest.right[node]
+            total += forest.value[node]
+        expected.append(total / len(forest.roots))
+    assert np.array_equal(forest.predict(xt), np.array(expected))
     path = forest.save(tmp_path / "rf.npz")
     again = RegressionForest.load(path)
     assert np.array_equal(again.predict(xt), forest.predict(xt))
