@@ -153,9 +153,9 @@ def spectral_boundaries(
 
 
 def _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first: bool = True):
-    """The eigenvectors that contribute to the spectral boundaries (``(k, H*W)``, each
-    contiguous) with their weights ``1 / ((max - min) sqrt(lambda))``: positive eigenvalue,
-    not constant, the first skipped if ``skip_first``."""
+    """The eigenvectors as rows (``(k, H*W)``, each contiguous), the indices of those that
+    contribute to the spectral boundaries (positive eigenvalue, not constant, the first
+    skipped if ``skip_first``) and their weights ``1 / ((max - min) sqrt(lambda))``."""
     h, w = int(shape[0]), int(shape[1])
     vecs = np.asarray(eigenvectors, dtype=np.float64)
     vals = np.asarray(eigenvalues, dtype=np.float64).ravel()
@@ -174,25 +174,25 @@ def _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first: bool = True)
         # the gradient of (v - lo) / (hi - lo), weighted by 1 / sqrt(lambda)
         used.append(v)
         weights.append(1.0 / ((hi - lo) * np.sqrt(vals[v])))
-    return columns[used], np.array(weights, dtype=np.float64)
+    return columns, np.array(used, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
 def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> np.ndarray:
     """:func:`spectral_boundaries` before the final power (same parameters)."""
     h, w = int(shape[0]), int(shape[1])
-    columns, weights = _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first)
+    columns, used, weights = _weighted_vectors(eigenvectors, eigenvalues, shape, skip_first)
     total = np.zeros((2 * h + 1, 2 * w + 1))
-    for column, weight in zip(columns, weights):
-        _accumulate_gradient(total, column.reshape(h, w), weight)
+    for v, weight in zip(used, weights):
+        _accumulate_gradient(total, columns[v].reshape(h, w), weight)
     _copy_frame(total)  # linear: applied once to the sum
     return total
 
 
 @njit(cache=True, nogil=True)
-def _arc_gradient_sums(owt2, columns, weights, width):
+def _arc_gradient_sums(owt2, columns, used, weights, width):
     """Flat indices (raster order) of the positive elements of ``owt2`` and, at each, the
     value of :func:`_gradient_sum`'s map: the vectors' weighted gradients added in order (as
-    :func:`_accumulate_gradient` adds them), 0 on pixel cells, and on the frame the value of
+    :func:`_accumulate_gradient` adds them; ``columns[used[i]]`` with ``weights[i]``), 0 on pixel cells, and on the frame the value of
     the element :func:`_copy_frame` copies (the nearest element inside the frame)."""
     rows, cols = owt2.shape
     count = 0
@@ -211,20 +211,23 @@ def _arc_gradient_sums(owt2, columns, weights, width):
             total = 0.0
             if sy % 2 == 1 and sx % 2 == 0:  # between pixels (r, c) and (r, c + 1)
                 p = (sy // 2) * width + sx // 2 - 1
-                for v in range(columns.shape[0]):
-                    total += abs(columns[v, p] - columns[v, p + 1]) * weights[v]
+                for i in range(used.shape[0]):
+                    v = used[i]
+                    total += abs(columns[v, p] - columns[v, p + 1]) * weights[i]
             elif sy % 2 == 0 and sx % 2 == 1:  # between pixels (r, c) and (r + 1, c)
                 p = (sy // 2 - 1) * width + sx // 2
-                for v in range(columns.shape[0]):
-                    total += abs(columns[v, p] - columns[v, p + width]) * weights[v]
+                for i in range(used.shape[0]):
+                    v = used[i]
+                    total += abs(columns[v, p] - columns[v, p + width]) * weights[i]
             elif sy % 2 == 0:  # the junction of pixels (r, c) .. (r + 1, c + 1)
                 p = (sy // 2 - 1) * width + sx // 2 - 1
-                for v in range(columns.shape[0]):
+                for i in range(used.shape[0]):
+                    v = used[i]
                     a = abs(columns[v, p] - columns[v, p + 1])
                     b = abs(columns[v, p + width] - columns[v, p + width + 1])
                     d = abs(columns[v, p] - columns[v, p + width])
                     e = abs(columns[v, p + 1] - columns[v, p + width + 1])
-                    total += max(max(a, b), max(d, e)) * weights[v]
+                    total += max(max(a, b), max(d, e)) * weights[i]
             positions[k] = y * cols + x
             sums[k] = total
             k += 1
@@ -234,8 +237,8 @@ def _arc_gradient_sums(owt2, columns, weights, width):
 def _add_on_arcs(owt2, eigenvectors, eigenvalues, shape, saturation):
     """``owt2`` plus the spectral term where ``owt2 > 0``, the gradient sum and its power
     computed only there (the arcs are a small part of the grid), as the whole map's."""
-    columns, weights = _weighted_vectors(eigenvectors, eigenvalues, shape)
-    positions, sums = _arc_gradient_sums(owt2, columns, weights, shape[1])
+    columns, used, weights = _weighted_vectors(eigenvectors, eigenvalues, shape)
+    positions, sums = _arc_gradient_sums(owt2, columns, used, weights, shape[1])
     out = owt2 + 0.0
     out.ravel()[positions] += sums ** SPECTRAL_EXPONENT / saturation
     return out
