@@ -191,9 +191,10 @@ def _gradient_sum(eigenvectors, eigenvalues, shape, skip_first: bool = True) -> 
 @njit(cache=True, nogil=True)
 def _arc_gradient_sums(owt2, columns, used, weights, width):
     """Flat indices (raster order) of the positive elements of ``owt2`` and, at each, the
-    value of :func:`_gradient_sum`'s map: the vectors' weighted gradients added in order (as
-    :func:`_accumulate_gradient` adds them; ``columns[used[i]]`` with ``weights[i]``), 0 on pixel cells, and on the frame the value of
-    the element :func:`_copy_frame` copies (the nearest element inside the frame)."""
+    value of :func:`_gradient_sum`'s map: the weighted gradients of the vectors
+    ``columns[used[i]]`` (weight ``weights[i]``) added in order, as
+    :func:`_accumulate_gradient` adds them; 0 on pixel cells; on the frame, the value of the
+    element :func:`_copy_frame` copies (the nearest element inside the frame)."""
     rows, cols = owt2.shape
     count = 0
     for y in range(rows):
