@@ -269,19 +269,22 @@ def channel_stack(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"edge channels need even image dimensions, got {height}x{width}")
     luv = rgb_to_luv(rgb)
     luv_half = downsample2(luv)
-    channels = [luv_half]
+    planes = [luv_half[:, :, c] for c in range(luv_half.shape[2])]
     for scale in (1, 2):
         image = luv if scale == 1 else luv_half
         magnitude, orientation = gradient_magnitude(image)
         hist = gradient_histogram(magnitude, orientation, max(1, SHRINK // scale))
         if scale == 1:
             magnitude = downsample2(magnitude)
-        channels.append(magnitude[:, :, None])
-        channels.append(hist)
-    chns = np.concatenate(channels, axis=2).astype(np.float32)
-    stack = np.empty((2 * N_CHANNELS + 1,) + chns.shape[:2], np.float32)
-    stack[:N_CHANNELS] = conv_tri(chns, REG_SMOOTH // SHRINK).transpose(2, 0, 1)
-    stack[N_CHANNELS:2 * N_CHANNELS] = conv_tri(chns, SIM_SMOOTH // SHRINK).transpose(2, 0, 1)
+        planes.append(magnitude)
+        planes.extend(hist[:, :, c] for c in range(hist.shape[2]))
+    stack = np.empty((2 * N_CHANNELS + 1,) + planes[0].shape[:2], np.float32)
+    # each channel smoothed on its own plane (as conv_tri does channel by channel), straight
+    # into its slots of the stack
+    for c, plane in enumerate(planes):
+        plane = np.ascontiguousarray(plane, dtype=np.float32)
+        stack[c] = conv_tri(plane, REG_SMOOTH // SHRINK)
+        stack[N_CHANNELS + c] = conv_tri(plane, SIM_SMOOTH // SHRINK)
     stack[2 * N_CHANNELS] = 0.0
     return stack
 
