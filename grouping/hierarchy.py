@@ -50,6 +50,7 @@ __all__ = [
     "adjacent_label_pairs",
     "leaf_adjacency",
     "ucm2_vertices_from_elements",
+    "max_ucm2",
 ]
 
 _NPZ_FORMAT = "mcg.grouping.MergeTree/1"
@@ -148,7 +149,8 @@ def _pair_heights(depth, up, node_height, qu, qv):
 
 @njit(cache=True, nogil=True)
 def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
-    """Write the LCA height of every pair of 4-adjacent pixels into the ucm2 grid.
+    """Raise every element of the ucm2 grid between two 4-adjacent pixels to the LCA height of
+    their pair (on a grid of zeros: write it).
 
     A boundary repeats its pair of leaves from pixel to pixel: the height of the last
     vertical pair of the row, and of the horizontal pair at the same column of the row
@@ -171,7 +173,7 @@ def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
                         above_a[j] = a
                         above_b[j] = b
                         above_height[j] = node_height[_lca(depth, up, a, b)]
-                    ucm2[2 * i + 1, 2 * j + 2] = above_height[j]
+                    ucm2[2 * i + 1, 2 * j + 2] = max(ucm2[2 * i + 1, 2 * j + 2], above_height[j])
             if i + 1 < h:
                 b = labels[i + 1, j]
                 if a != b:
@@ -179,7 +181,7 @@ def _fill_ucm2_elements(labels, depth, up, node_height, ucm2):
                         last_a = a
                         last_b = b
                         last_height = node_height[_lca(depth, up, a, b)]
-                    ucm2[2 * i + 2, 2 * j + 1] = last_height
+                    ucm2[2 * i + 2, 2 * j + 1] = max(ucm2[2 * i + 2, 2 * j + 1], last_height)
 
 
 @njit(cache=True, nogil=True)
@@ -394,6 +396,35 @@ def _zero_element_components(ucm2):
             n_labels += 1
         labels[p // width, p % width] = label_of_root[root]
     return labels
+
+
+def max_ucm2(trees) -> np.ndarray:
+    """Element-wise maximum of the ucm2 maps of several trees on the same pixels.
+
+    Parameters
+    ----------
+    trees : sequence of MergeTree, all of shape (H, W)
+
+    Returns
+    -------
+    (2H+1, 2W+1) float64 ndarray
+        ``np.maximum.reduce([tree.to_ucm2() for tree in trees])``, computed in one grid: the
+        elements of every tree raised in place, the vertices (the largest of their four
+        elements, which commutes with the maximum) filled once.
+    """
+    trees = list(trees)
+    if not trees:
+        raise ValueError("max_ucm2 needs at least one tree")
+    h, w = trees[0].shape
+    if any(tree.shape != (h, w) for tree in trees):
+        raise ValueError(f"the trees must share one shape, got {[tree.shape for tree in trees]}")
+    ucm2 = np.zeros((2 * h + 1, 2 * w + 1), dtype=np.float64)
+    for tree in trees:
+        if tree.n_merges:
+            depth, up = tree._lift()
+            _fill_ucm2_elements(tree.leaves, depth, up, tree.node_heights, ucm2)
+    _fill_vertices(ucm2)
+    return ucm2
 
 
 def adjacent_label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

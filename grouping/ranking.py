@@ -53,7 +53,7 @@ from grouping.candidates import (CandidateSet, candidates_from_trees, default_n_
 from grouping.diversity import (DECAY_GAMMA, J_DUPLICATE, THETA_MMR, box_reduction,
                                 mmr_order, remove_duplicates)
 from grouping.features import (LeafGeometry, candidate_features, leaf_geometry)
-from grouping.hierarchy import MergeTree
+from grouping.hierarchy import MergeTree, max_ucm2
 from grouping.holes import filled_candidate_sums, gather_filled_leaves
 from grouping.overlaps import OverlapIndex
 from grouping.ranker import TARGET_POWER, RegressionForest, train_forest, untrained_scores
@@ -168,10 +168,7 @@ def _region_areas(cset: CandidateSet, index: OverlapIndex) -> np.ndarray:
 
 def default_contours(trees: Sequence[MergeTree]) -> np.ndarray:
     """Pixel-wise maximum of the trees' ucm2 maps (MCG's contour map for features)."""
-    out = trees[0].to_ucm2()
-    for tree in trees[1:]:
-        np.maximum(out, tree.to_ucm2(), out=out)
-    return out
+    return max_ucm2(trees)
 
 
 def candidate_stage(trees: Sequence[MergeTree], n_cands=None, contours=None,

@@ -9,7 +9,7 @@ import scipy.io as sio
 from scipy import ndimage
 
 from conftest import shared_path
-from grouping.hierarchy import MergeTree, leaf_adjacency, leaves_from_ucm2
+from grouping.hierarchy import MergeTree, leaf_adjacency, leaves_from_ucm2, max_ucm2
 
 # Hand-made 2x2 hierarchy: leaves 0 1 / 2 3; merge 0+1 at .2, 2+3 at .3, then all at .5.
 LEAVES_2X2 = np.array([[0, 1], [2, 3]])
@@ -314,3 +314,25 @@ def test_leaf_pair_minima_match_the_adjacency_of_the_leaves(seed):
         expected = MergeTree.from_leaf_graph(tree.leaves, u, v, list(reference.values()))
         assert np.array_equal(tree.merges, expected.merges)
         assert np.array_equal(tree.heights, expected.heights)
+
+
+def test_max_ucm2_is_the_maximum_of_the_trees_maps():
+    rng = np.random.default_rng(11)
+    trees = []
+    for _ in range(3):
+        coarse = rng.integers(0, 5, size=(12, 15))
+        leaves = np.zeros_like(coarse)
+        n = 0
+        for value in range(5):
+            lab, k = ndimage.label(coarse == value)
+            leaves[lab > 0] = lab[lab > 0] + n - 1
+            n += k
+        u, v = leaf_adjacency(leaves)
+        trees.append(MergeTree.from_leaf_graph(leaves, u, v, rng.random(u.size)))
+    trees.append(MergeTree(np.zeros((12, 15), np.int32), np.zeros((0, 2), np.int32), np.zeros(0)))
+    expected = np.maximum.reduce([tree.to_ucm2() for tree in trees])
+    assert np.array_equal(max_ucm2(trees), expected)
+    assert np.array_equal(max_ucm2(trees[:1]), trees[0].to_ucm2())
+    with pytest.raises(ValueError, match="one shape"):
+        max_ucm2([trees[0], MergeTree(np.zeros((3, 3), np.int32), np.zeros((0, 2), np.int32),
+                                      np.zeros(0))])
