@@ -159,3 +159,17 @@ def test_edges_in_bands_of_rows_equal_one_thread(sharpen, multiscale):
         np.testing.assert_array_equal(banded[1], reference[1])
     with pytest.raises(ValueError, match="threads must be a whole number"):
         detect_edges(image, threads=0)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (2, 9), (9, 2), (37, 52)])
+def test_edge_orientation_is_the_numpy_gradient_formula_bit_for_bit(shape):
+    from contours.channels import conv_tri
+    from contours.nms import edge_orientation
+
+    edges = np.random.default_rng(shape[1]).random(shape).astype(np.float32) ** 3
+    smoothed = conv_tri(edges, 4).astype(np.float64)
+    oy, ox = np.gradient(smoothed)
+    oxx, oxy, oyy = np.gradient(ox, axis=1), np.gradient(oy, axis=1), np.gradient(oy, axis=0)
+    expected = np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi).astype(np.float32)
+    expected[expected >= np.float32(np.pi)] = 0.0
+    assert np.array_equal(edge_orientation(edges).view(np.int32), expected.view(np.int32))
