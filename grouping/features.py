@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from grouping.codes import EMPTY, hash_get, hash_put_new
+
 __all__ = ["FEATURE_NAMES", "LeafGeometry", "leaf_geometry", "candidate_features"]
 
 FEATURE_NAMES = (
@@ -119,39 +121,124 @@ def leaf_geometry(superpixels: np.ndarray, contours=None) -> LeafGeometry:
     if sp.ndim != 2 or sp.size == 0 or not np.issubdtype(sp.dtype, np.integer):
         raise ValueError("superpixels must be a non-empty 2-D integer label image")
     h, w = sp.shape
-    sp = sp.astype(np.int64, copy=False)
+    sp = np.ascontiguousarray(sp, dtype=np.int64)
     n = int(sp.max()) + 1
-    area = np.bincount(sp.ravel(), minlength=n).astype(np.int64)
-    rows = np.repeat(np.arange(h), w)
-    cols = np.tile(np.arange(w), h)
-    flat = sp.ravel()
-    box = np.empty((n, 4), dtype=np.int64)
-    box[:, 0] = w
-    box[:, 1] = h
-    box[:, 2] = 0
-    box[:, 3] = 0
-    np.minimum.at(box[:, 0], flat, cols)
-    np.minimum.at(box[:, 1], flat, rows)
-    np.maximum.at(box[:, 2], flat, cols + 1)
-    np.maximum.at(box[:, 3], flat, rows + 1)
-    frame = (np.bincount(sp[0], minlength=n) + np.bincount(sp[-1], minlength=n)
-             + np.bincount(sp[:, 0], minlength=n) + np.bincount(sp[:, -1], minlength=n))
     sh, sv = _element_strengths(contours, (h, w))
-    a = np.concatenate([sp[:, :-1].ravel(), sp[:-1, :].ravel()])
-    b = np.concatenate([sp[:, 1:].ravel(), sp[1:, :].ravel()])
-    s = np.concatenate([sh.ravel(), sv.ravel()])
-    diff = a != b
-    a, b, s = a[diff], b[diff], s[diff]
-    src = np.concatenate([a, b])
-    dst = np.concatenate([b, a])
-    ss = np.concatenate([s, s])
-    codes, inverse, counts = np.unique(src * n + dst, return_inverse=True, return_counts=True)
-    csum = np.bincount(inverse.ravel(), weights=ss, minlength=len(codes))
-    src_u = codes // n
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src_u, minlength=n), out=ptr[1:])
-    return LeafGeometry(area, box, frame.astype(np.int64), ptr, (codes % n).astype(np.int64),
-                        counts.astype(np.int64), csum.astype(np.float64), (h, w))
+    area, box, frame, ptr, leaf, length, contour = _leaf_geometry_arrays(
+        sp, np.asarray(sh, dtype=np.float64), np.asarray(sv, dtype=np.float64), n)
+    return LeafGeometry(area, box, frame, ptr, leaf, length, contour, (h, w))
+
+
+@njit(cache=True, nogil=True)
+def _add_pair(keys, slots, mask, key, strength, codes, counts, sums, n_codes):
+    """Count a boundary element of the directed leaf pair ``key`` and add its strength;
+    returns the number of distinct pairs."""
+    g = hash_get(keys, slots, mask, key)
+    if g < 0:
+        g = n_codes
+        hash_put_new(keys, slots, mask, key, g)
+        codes[g] = key
+        n_codes += 1
+    counts[g] += 1
+    sums[g] += strength
+    return n_codes
+
+
+@njit(cache=True, nogil=True)
+def _leaf_geometry_arrays(sp, sh, sv, n):
+    """The arrays of :class:`LeafGeometry` as numpy built them (``bincount``, ``minimum.at``,
+    and for the adjacency ``unique`` of the directed pair codes ``src * n + dst`` with each
+    pair's strength summed in the order of the horizontal, then vertical elements as
+    (left/top, right/bottom), then again as (right/bottom, left/top), as ``bincount`` with
+    weights adds them)."""
+    h, w = sp.shape
+    area = np.zeros(n, np.int64)
+    box = np.empty((n, 4), np.int64)
+    for leaf in range(n):
+        box[leaf, 0] = w
+        box[leaf, 1] = h
+        box[leaf, 2] = 0
+        box[leaf, 3] = 0
+    for y in range(h):
+        for x in range(w):
+            leaf = sp[y, x]
+            area[leaf] += 1
+            box[leaf, 0] = min(box[leaf, 0], x)
+            box[leaf, 1] = min(box[leaf, 1], y)
+            box[leaf, 2] = max(box[leaf, 2], x + 1)
+            box[leaf, 3] = max(box[leaf, 3], y + 1)
+    frame = np.zeros(n, np.int64)
+    for x in range(w):
+        frame[sp[0, x]] += 1
+    for x in range(w):
+        frame[sp[h - 1, x]] += 1
+    for y in range(h):
+        frame[sp[y, 0]] += 1
+    for y in range(h):
+        frame[sp[y, w - 1]] += 1
+    n_elements = 0
+    for y in range(h):
+        for x in range(w):
+            if x + 1 < w and sp[y, x] != sp[y, x + 1]:
+                n_elements += 1
+            if y + 1 < h and sp[y, x] != sp[y + 1, x]:
+                n_elements += 1
+    capacity = 16
+    while capacity < 4 * n_elements:
+        capacity *= 2
+    keys = np.full(capacity, EMPTY, np.int64)
+    slots = np.empty(capacity, np.int64)
+    mask = capacity - 1
+    codes = np.empty(2 * n_elements, np.int64)
+    counts = np.zeros(2 * n_elements, np.int64)
+    sums = np.zeros(2 * n_elements, np.float64)
+    n_codes = 0
+    for reverse in range(2):
+        for y in range(h):
+            for x in range(w - 1):
+                a = sp[y, x]
+                b = sp[y, x + 1]
+                if a != b:
+                    key = b * n + a if reverse else a * n + b
+                    n_codes = _add_pair(keys, slots, mask, key, sh[y, x], codes, counts, sums,
+                                        n_codes)
+        for y in range(h - 1):
+            for x in range(w):
+                a = sp[y, x]
+                b = sp[y + 1, x]
+                if a != b:
+                    key = b * n + a if reverse else a * n + b
+                    n_codes = _add_pair(keys, slots, mask, key, sv[y, x], codes, counts, sums,
+                                        n_codes)
+    # sorted by code: bucketed by source leaf, each bucket sorted by destination
+    ptr = np.zeros(n + 1, np.int64)
+    for g in range(n_codes):
+        ptr[codes[g] // n + 1] += 1
+    for leaf in range(n):
+        ptr[leaf + 1] += ptr[leaf]
+    fill = ptr[:-1].copy()
+    order = np.empty(n_codes, np.int64)
+    for g in range(n_codes):
+        src = codes[g] // n
+        order[fill[src]] = g
+        fill[src] += 1
+    for leaf in range(n):
+        for i in range(ptr[leaf] + 1, ptr[leaf + 1]):
+            g = order[i]
+            j = i
+            while j > ptr[leaf] and codes[order[j - 1]] > codes[g]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = g
+    adj_leaf = np.empty(n_codes, np.int64)
+    adj_len = np.empty(n_codes, np.int64)
+    adj_contour = np.empty(n_codes, np.float64)
+    for i in range(n_codes):
+        g = order[i]
+        adj_leaf[i] = codes[g] % n
+        adj_len[i] = counts[g]
+        adj_contour[i] = sums[g]
+    return area, box, frame, ptr, adj_leaf, adj_len, adj_contour
 
 
 @njit(cache=True, nogil=True)

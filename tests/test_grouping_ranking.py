@@ -272,3 +272,43 @@ def test_feature_columns_known_answer():
     assert set(stage.cset.tree.tolist()) == {0, 1}
     assert np.allclose(col["log_area"], np.log(stage.areas / 100.0), atol=1e-6)
     assert np.allclose(col["lifetime"], col["end_min"] - col["start_max"], atol=1e-6)
+
+
+def _numpy_leaf_geometry(sp, contours):
+    """LeafGeometry's arrays built with numpy (bincount, ufunc.at, unique)."""
+    h, w = sp.shape
+    n = int(sp.max()) + 1
+    rows, cols, flat = np.repeat(np.arange(h), w), np.tile(np.arange(w), h), sp.ravel()
+    box = np.array([[w, h, 0, 0]] * n, dtype=np.int64)
+    np.minimum.at(box[:, 0], flat, cols)
+    np.minimum.at(box[:, 1], flat, rows)
+    np.maximum.at(box[:, 2], flat, cols + 1)
+    np.maximum.at(box[:, 3], flat, rows + 1)
+    frame = (np.bincount(sp[0], minlength=n) + np.bincount(sp[-1], minlength=n)
+             + np.bincount(sp[:, 0], minlength=n) + np.bincount(sp[:, -1], minlength=n))
+    sh, sv = contours[1::2, 2:-1:2], contours[2:-1:2, 1::2]
+    a = np.concatenate([sp[:, :-1].ravel(), sp[:-1, :].ravel()])
+    b = np.concatenate([sp[:, 1:].ravel(), sp[1:, :].ravel()])
+    s = np.concatenate([sh.ravel(), sv.ravel()])
+    keep = a != b
+    a, b, s = a[keep], b[keep], s[keep]
+    codes, inverse, counts = np.unique(np.concatenate([a, b]) * n + np.concatenate([b, a]),
+                                       return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse.ravel(), weights=np.concatenate([s, s]), minlength=len(codes))
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes // n, minlength=n), out=ptr[1:])
+    return (np.bincount(flat, minlength=n), box, frame, ptr, codes % n, counts, sums)
+
+
+@pytest.mark.parametrize("shape", [(1, 9), (9, 1), (23, 31)])
+def test_leaf_geometry_is_the_numpy_construction_bit_for_bit(shape):
+    rng = np.random.default_rng(shape[0])
+    sp = rng.integers(0, 7, size=shape)
+    sp = np.unique(sp, return_inverse=True)[1].reshape(shape)  # labels 0..B-1, all present
+    contours = rng.random((2 * shape[0] + 1, 2 * shape[1] + 1)) ** 3
+    geometry = leaf_geometry(sp, contours)
+    ours = (geometry.area, geometry.box, geometry.frame, geometry.adj_ptr, geometry.adj_leaf,
+            geometry.adj_len, geometry.adj_contour)
+    for got, want in zip(ours, _numpy_leaf_geometry(sp, contours)):
+        assert np.array_equal(got, want)
+    assert geometry.adj_contour.dtype == np.float64 and geometry.adj_len.dtype == np.int64
