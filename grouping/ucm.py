@@ -327,4 +327,8 @@ def ucm_mean_pb(owt2, superpixels) -> MergeTree:
         Bad shapes, labels or values.
     """
     tree, u, v = _mean_pb(owt2, superpixels)
+    if tree.n_merges < 2 or np.all(tree.heights[1:] > tree.heights[:-1]):
+        # no tied merges: Kruskal on the leaf pairs' heights gives back these merges in this
+        # order (the pairs of height h_k are those whose lowest common ancestor is merge k)
+        return tree
     return MergeTree.from_leaf_graph(tree.leaves, u, v, tree.leaf_pair_heights(u, v), trusted=True)
