@@ -188,10 +188,11 @@ def _assign_segment_angles(vy, vx, n, phi_out, max_frac, tol, stack_s, stack_e):
 
 
 @njit(cache=True, nogil=True)
-def _orientation_weights(active, theta, max_frac, tol, dr, dc):
-    """|sin(theta - phi)| for every active element, phi = direction of its arc segment."""
+def _orientation_weights(active, value, theta, max_frac, tol, dr, dc):
+    """``value * |sin(theta - phi)|`` for every active element (0 elsewhere), phi = direction
+    of its arc segment."""
     rows, cols = active.shape
-    weight = np.zeros((rows, cols), dtype=np.float64)
+    strength = np.zeros((rows, cols), dtype=np.float64)
     visited = np.zeros((rows, cols), dtype=np.bool_)
     cap = rows * cols // 2 + 4
     vy = np.empty(cap + 1, dtype=np.int64)
@@ -218,8 +219,11 @@ def _orientation_weights(active, theta, max_frac, tol, dr, dc):
                                   dr, dc)
                         _assign_segment_angles(vy, vx, n, phi, max_frac, tol, stack_s, stack_e)
                         for k in range(n):
-                            weight[ey[k], ex[k]] = abs(math.sin(theta[ey[k], ex[k]] - phi[k]))
-    return weight
+                            y_k = ey[k]
+                            x_k = ex[k]
+                            turn = abs(math.sin(theta[y_k, x_k] - phi[k]))
+                            strength[y_k, x_k] = value[y_k, x_k] * turn
+    return strength
 
 
 def gradient_orientation(grad_row, grad_col) -> np.ndarray:
@@ -261,7 +265,9 @@ def boundary_orientation_weights(
         raise ValueError(f"orientation shape {orient.shape} != superpixels shape {labels.shape}")
     zeros = np.zeros(labels.shape, dtype=np.float64)
     active, _, theta = _active_elements(labels, zeros, orient)
-    weight = _orientation_weights(active, theta, float(max_fraction), float(tolerance), _DR, _DC)
+    ones = np.ones(active.shape, dtype=np.float64)
+    weight = _orientation_weights(active, ones, theta, float(max_fraction), float(tolerance),
+                                  _DR, _DC)
     return weight, active
 
 
@@ -307,8 +313,8 @@ def oriented_watershed(
     edges = np.maximum(edges, 0.0)
     regions = watershed_superpixels(edges).astype(np.int64)
     active, value, theta = _active_elements(regions, edges, orient)
-    weight = _orientation_weights(active, theta, float(max_fraction), float(tolerance), _DR, _DC)
-    owt2 = value * weight
+    owt2 = _orientation_weights(active, value, theta, float(max_fraction), float(tolerance),
+                                _DR, _DC)
     ucm2_vertices_from_elements(owt2)
     superpixels = leaves_from_ucm2(owt2)
     return owt2, superpixels
