@@ -177,7 +177,7 @@ def test_threads_compute_the_scales_concurrently_with_the_same_result():
     import cv2
     from skimage.data import astronaut
 
-    from mcg.pipeline import DEFAULT_EDGES, _shipped_calibration, im2ucm
+    from mcg.pipeline import im2ucm
 
     image = cv2.resize(astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
     one = im2ucm(image, mode="mcg", edges="fast", return_details=True)
