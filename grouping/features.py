@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from grouping.codes import EMPTY, hash_get, hash_put_new
+from grouping.codes import first_occurrence_codes
+from grouping.hierarchy import n_boundary_elements
 
 __all__ = ["FEATURE_NAMES", "LeafGeometry", "leaf_geometry", "candidate_features"]
 
@@ -124,33 +125,25 @@ def leaf_geometry(superpixels: np.ndarray, contours=None) -> LeafGeometry:
     sp = np.ascontiguousarray(sp, dtype=np.int64)
     n = int(sp.max()) + 1
     sh, sv = _element_strengths(contours, (h, w))
-    area, box, frame, ptr, leaf, length, contour = _leaf_geometry_arrays(
-        sp, np.asarray(sh, dtype=np.float64), np.asarray(sv, dtype=np.float64), n)
-    return LeafGeometry(area, box, frame, ptr, leaf, length, contour, (h, w))
+    area, box, frame = _leaf_extents(sp, n)
+    # the adjacency as numpy's unique of the directed pair codes src * n + dst would give it,
+    # each pair's strengths summed in the order of the codes (bincount with weights)
+    codes, strengths = _directed_boundary_pairs(sp, np.asarray(sh, dtype=np.float64),
+                                                np.asarray(sv, dtype=np.float64), n)
+    labels, distinct, counts = first_occurrence_codes(codes)
+    sums = np.bincount(labels, weights=strengths, minlength=distinct.size)
+    order = np.argsort(distinct)
+    distinct = distinct[order]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(distinct // n, minlength=n), out=ptr[1:])
+    return LeafGeometry(area, box, frame, ptr, distinct % n, counts[order], sums[order], (h, w))
 
 
 @njit(cache=True, nogil=True)
-def _add_pair(keys, slots, mask, key, strength, codes, counts, sums, n_codes):
-    """Count a boundary element of the directed leaf pair ``key`` and add its strength;
-    returns the number of distinct pairs."""
-    g = hash_get(keys, slots, mask, key)
-    if g < 0:
-        g = n_codes
-        hash_put_new(keys, slots, mask, key, g)
-        codes[g] = key
-        n_codes += 1
-    counts[g] += 1
-    sums[g] += strength
-    return n_codes
-
-
-@njit(cache=True, nogil=True)
-def _leaf_geometry_arrays(sp, sh, sv, n):
-    """The arrays of :class:`LeafGeometry` as numpy built them (``bincount``, ``minimum.at``,
-    and for the adjacency ``unique`` of the directed pair codes ``src * n + dst`` with each
-    pair's strength summed in the order of the horizontal, then vertical elements as
-    (left/top, right/bottom), then again as (right/bottom, left/top), as ``bincount`` with
-    weights adds them)."""
+def _leaf_extents(sp, n):
+    """Per leaf of an (H, W) int64 label image with labels ``0 .. n-1``: the area, the box
+    ``[x0, y0, x1, y1)`` and the number of pixels on the image frame (each frame row and
+    column counted, so a corner pixel twice)."""
     h, w = sp.shape
     area = np.zeros(n, np.int64)
     box = np.empty((n, 4), np.int64)
@@ -176,69 +169,37 @@ def _leaf_geometry_arrays(sp, sh, sv, n):
         frame[sp[y, 0]] += 1
     for y in range(h):
         frame[sp[y, w - 1]] += 1
-    n_elements = 0
-    for y in range(h):
-        for x in range(w):
-            if x + 1 < w and sp[y, x] != sp[y, x + 1]:
-                n_elements += 1
-            if y + 1 < h and sp[y, x] != sp[y + 1, x]:
-                n_elements += 1
-    capacity = 16
-    while capacity < 4 * n_elements:
-        capacity *= 2
-    keys = np.full(capacity, EMPTY, np.int64)
-    slots = np.empty(capacity, np.int64)
-    mask = capacity - 1
-    codes = np.empty(2 * n_elements, np.int64)
-    counts = np.zeros(2 * n_elements, np.int64)
-    sums = np.zeros(2 * n_elements, np.float64)
-    n_codes = 0
+    return area, box, frame
+
+
+@njit(cache=True, nogil=True)
+def _directed_boundary_pairs(sp, sh, sv, n):
+    """Codes ``src * n + dst`` and strengths of the boundary elements between different
+    leaves, each element twice: the horizontal, then the vertical ones as (left/top,
+    right/bottom) in raster order, then all again as (right/bottom, left/top)."""
+    h, w = sp.shape
+    m = n_boundary_elements(sp)
+    codes = np.empty(2 * m, np.int64)
+    strengths = np.empty(2 * m, np.float64)
+    k = 0
     for reverse in range(2):
         for y in range(h):
             for x in range(w - 1):
                 a = sp[y, x]
                 b = sp[y, x + 1]
                 if a != b:
-                    key = b * n + a if reverse else a * n + b
-                    n_codes = _add_pair(keys, slots, mask, key, sh[y, x], codes, counts, sums,
-                                        n_codes)
+                    codes[k] = b * n + a if reverse else a * n + b
+                    strengths[k] = sh[y, x]
+                    k += 1
         for y in range(h - 1):
             for x in range(w):
                 a = sp[y, x]
                 b = sp[y + 1, x]
                 if a != b:
-                    key = b * n + a if reverse else a * n + b
-                    n_codes = _add_pair(keys, slots, mask, key, sv[y, x], codes, counts, sums,
-                                        n_codes)
-    # sorted by code: bucketed by source leaf, each bucket sorted by destination
-    ptr = np.zeros(n + 1, np.int64)
-    for g in range(n_codes):
-        ptr[codes[g] // n + 1] += 1
-    for leaf in range(n):
-        ptr[leaf + 1] += ptr[leaf]
-    fill = ptr[:-1].copy()
-    order = np.empty(n_codes, np.int64)
-    for g in range(n_codes):
-        src = codes[g] // n
-        order[fill[src]] = g
-        fill[src] += 1
-    for leaf in range(n):
-        for i in range(ptr[leaf] + 1, ptr[leaf + 1]):
-            g = order[i]
-            j = i
-            while j > ptr[leaf] and codes[order[j - 1]] > codes[g]:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = g
-    adj_leaf = np.empty(n_codes, np.int64)
-    adj_len = np.empty(n_codes, np.int64)
-    adj_contour = np.empty(n_codes, np.float64)
-    for i in range(n_codes):
-        g = order[i]
-        adj_leaf[i] = codes[g] % n
-        adj_len[i] = counts[g]
-        adj_contour[i] = sums[g]
-    return area, box, frame, ptr, adj_leaf, adj_len, adj_contour
+                    codes[k] = b * n + a if reverse else a * n + b
+                    strengths[k] = sv[y, x]
+                    k += 1
+    return codes, strengths
 
 
 @njit(cache=True, nogil=True)

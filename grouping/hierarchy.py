@@ -286,6 +286,21 @@ def leaves_from_ucm2(ucm2: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def n_boundary_elements(labels):
+    """Number of pairs of 4-adjacent pixels with different labels (the elements of the ucm2
+    grid between them) of an (H, W) label image."""
+    h, w = labels.shape
+    count = 0
+    for i in range(h):
+        for j in range(w):
+            if j + 1 < w and labels[i, j] != labels[i, j + 1]:
+                count += 1
+            if i + 1 < h and labels[i, j] != labels[i + 1, j]:
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
 def _boundary_pairs(sp, owt2):
     """Codes lo*n+hi and strengths of all boundary elements between different labels."""
     h, w = sp.shape
@@ -294,13 +309,7 @@ def _boundary_pairs(sp, owt2):
         for j in range(w):
             if sp[i, j] + 1 > n:
                 n = sp[i, j] + 1
-    count = 0
-    for i in range(h):
-        for j in range(w):
-            if j + 1 < w and sp[i, j] != sp[i, j + 1]:
-                count += 1
-            if i + 1 < h and sp[i, j] != sp[i + 1, j]:
-                count += 1
+    count = n_boundary_elements(sp)
     codes = np.empty(count, dtype=np.int64)
     values = np.empty(count, dtype=np.float64)
     c = 0
