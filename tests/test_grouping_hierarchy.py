@@ -126,18 +126,23 @@ def test_flat_image_gives_one_region():
     assert tree.resample((7, 3)).n_leaves == 1
 
 
+def _component_labels(values):
+    """Labels 0..L-1 of the 4-connected components of equal values (numbered value by value)."""
+    comp = np.zeros_like(values)
+    n = 0
+    for value in np.unique(values):
+        lab, k = ndimage.label(values == value)
+        comp[lab > 0] = lab[lab > 0] + n - 1
+        n += k
+    return comp
+
+
 def test_random_trees_roundtrip_and_invariants():
     rng = np.random.default_rng(3)
     for trial in range(5):
         # random 4-connected leaves: components of a random coarse label image
-        coarse = rng.integers(0, 4, size=(9, 11))
-        leaves = ndimage.zoom(coarse, 2, order=0)
-        comp = np.zeros_like(leaves)
-        n = 0
-        for value in range(4):
-            lab, k = ndimage.label(leaves == value)
-            comp[lab > 0] = lab[lab > 0] + n - 1
-            n += k
+        comp = _component_labels(ndimage.zoom(rng.integers(0, 4, size=(9, 11)), 2, order=0))
+        n = int(comp.max()) + 1
         # renumber in raster order of first pixel, as from_ucm2 does
         _, first = np.unique(comp.ravel(), return_index=True)
         order = np.argsort(first)
@@ -320,13 +325,7 @@ def test_max_ucm2_is_the_maximum_of_the_trees_maps():
     rng = np.random.default_rng(11)
     trees = []
     for _ in range(3):
-        coarse = rng.integers(0, 5, size=(12, 15))
-        leaves = np.zeros_like(coarse)
-        n = 0
-        for value in range(5):
-            lab, k = ndimage.label(coarse == value)
-            leaves[lab > 0] = lab[lab > 0] + n - 1
-            n += k
+        leaves = _component_labels(rng.integers(0, 5, size=(12, 15)))
         u, v = leaf_adjacency(leaves)
         trees.append(MergeTree.from_leaf_graph(leaves, u, v, rng.random(u.size)))
     trees.append(MergeTree(np.zeros((12, 15), np.int32), np.zeros((0, 2), np.int32), np.zeros(0)))
