@@ -223,22 +223,18 @@ def _normalized_laplacian_arrays(indptr, indices, data, shift):
         for t in range(indptr[i], indptr[i + 1]):
             j = indices[t]
             a = data[t]
-            value = 0.5 * ((inv_sqrt_d[i] * a) * inv_sqrt_d[j] + (inv_sqrt_d[j] * a) * inv_sqrt_d[i])
-            if not value > 0.0:
+            m = 0.5 * ((inv_sqrt_d[i] * a) * inv_sqrt_d[j] + (inv_sqrt_d[j] * a) * inv_sqrt_d[i])
+            if not m > 0.0:
                 return inv_sqrt_d, laplacian, shifted, False
-            if j == i:
-                has_diagonal = True
-                value = 1.0 - value
-                if value == 0.0:
-                    return inv_sqrt_d, laplacian, shifted, False
-                laplacian[t] = value
-                value = value - shift
-            else:
-                value = 0.0 - value
-                laplacian[t] = value
-            if value == 0.0:
+            if j != i:
+                laplacian[t] = 0.0 - m
+                shifted[t] = laplacian[t]
+                continue
+            has_diagonal = True
+            laplacian[t] = 1.0 - m
+            shifted[t] = laplacian[t] - shift
+            if laplacian[t] == 0.0 or shifted[t] == 0.0:
                 return inv_sqrt_d, laplacian, shifted, False
-            shifted[t] = value
         if not has_diagonal:
             return inv_sqrt_d, laplacian, shifted, False
     return inv_sqrt_d, laplacian, shifted, True
@@ -252,10 +248,9 @@ def _normalized_laplacian(A: sp.csr_matrix, exactly_symmetric: bool):
     if exactly_symmetric and A.has_sorted_indices:
         inv_sqrt_d, laplacian, shifted, done = _normalized_laplacian_arrays(
             A.indptr, A.indices, A.data, _SHIFT * 1.0)
-        if done:
-            indptr, indices = A.indptr.copy(), A.indices.copy()
-            return (inv_sqrt_d, sp.csc_matrix((laplacian, indices, indptr), shape=(n, n)),
-                    sp.csc_matrix((shifted, indices, indptr), shape=(n, n)))
+        if done:  # both share A's index arrays (symmetric: its CSR arrays are their CSC ones)
+            return (inv_sqrt_d, sp.csc_matrix((laplacian, A.indices, A.indptr), shape=(n, n)),
+                    sp.csc_matrix((shifted, A.indices, A.indptr), shape=(n, n)))
     degree = np.asarray(A.sum(axis=1)).ravel()
     inv_sqrt_d = 1.0 / np.sqrt(degree)
     Dh = sp.diags(inv_sqrt_d)
@@ -268,10 +263,9 @@ def _normalized_laplacian(A: sp.csr_matrix, exactly_symmetric: bool):
 def _shift_invert_solver(shifted: sp.csc_matrix, single_factor: bool,
                          grid_shape: tuple[int, int] | None):
     """``b -> shifted^-1 b`` (float64 in and out; ``shifted = L - sigma I``) for the
-    shift-invert iteration: a
-    single-precision nested-dissection Cholesky for a grid graph, SuperLU's LU (minimum degree on
-    ``A^T + A``, the matrix being symmetric; much less fill than the default COLAMD on these
-    graphs) otherwise."""
+    shift-invert iteration: a single-precision nested-dissection Cholesky for a grid graph,
+    SuperLU's LU (minimum degree on ``A^T + A``, the matrix being symmetric; much less fill than
+    the default COLAMD on these graphs) otherwise."""
     if single_factor and grid_shape is not None:
         try:  # the matrix is exactly symmetric: its CSC arrays are those of its CSR
             factor = GridCholesky(shifted.T, grid_shape)
@@ -550,14 +544,10 @@ def _coarse_affinity_arrays(a_ptr, a_idx, a_val, keep, c_ptr, c_idx, c_val, coar
                     return (np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.float64),
                             False)
                 window[i, dy * side + dx] += v * c_val[u]
-    n_nonzero = 0
-    for i in range(n_coarse):
-        for s in range(n_slots):
-            n_nonzero += np.int64(window[i, s] != 0.0)
-    # P is structurally symmetric for a symmetric A; the union of both sides is at most twice
+    # at most one entry per window slot; cut to size at the end
     out_ptr = np.zeros(n_coarse + 1, np.int64)
-    out_idx = np.empty(2 * n_nonzero, np.int32)
-    out_val = np.empty(2 * n_nonzero, np.float64)
+    out_idx = np.empty(n_coarse * n_slots, np.int32)
+    out_val = np.empty(n_coarse * n_slots, np.float64)
     pos = 0
     for i in range(n_coarse):
         i_row = node_row[i]
