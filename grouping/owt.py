@@ -188,7 +188,7 @@ def _assign_segment_angles(vy, vx, n, phi_out, max_frac, tol, stack_s, stack_e):
 
 
 @njit(cache=True, nogil=True)
-def _orientation_weights(active, value, theta, max_frac, tol, dr, dc):
+def _oriented_strengths(active, value, theta, max_frac, tol, dr, dc):
     """``value * |sin(theta - phi)|`` for every active element (0 elsewhere), phi = direction
     of its arc segment."""
     rows, cols = active.shape
@@ -266,7 +266,7 @@ def boundary_orientation_weights(
     zeros = np.zeros(labels.shape, dtype=np.float64)
     active, _, theta = _active_elements(labels, zeros, orient)
     ones = np.ones(active.shape, dtype=np.float64)
-    weight = _orientation_weights(active, ones, theta, float(max_fraction), float(tolerance),
+    weight = _oriented_strengths(active, ones, theta, float(max_fraction), float(tolerance),
                                   _DR, _DC)
     return weight, active
 
@@ -313,7 +313,7 @@ def oriented_watershed(
     edges = np.maximum(edges, 0.0)
     regions = watershed_superpixels(edges).astype(np.int64)
     active, value, theta = _active_elements(regions, edges, orient)
-    owt2 = _orientation_weights(active, value, theta, float(max_fraction), float(tolerance),
+    owt2 = _oriented_strengths(active, value, theta, float(max_fraction), float(tolerance),
                                 _DR, _DC)
     ucm2_vertices_from_elements(owt2)
     superpixels = leaves_from_ucm2(owt2)
