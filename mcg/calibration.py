@@ -45,8 +45,8 @@ from mcg.pipeline import preset_key
 __all__ = ["raw_thresholds", "height_grid", "grid_counts", "evaluate_calibration", "fit_sigmoid",
            "fit", "train_calibration"]
 
-#: Candidate weights (per scale, finest first: 2, 1, 0.5 with `accurate` edges, 1.5, 1, 0.5 with
-#: `fast`) tried by the fit; normalized to sum 1 when used.
+#: Candidate weights (per scale, finest first: 2, 1, 0.5 with `accurate` edges, 1.5, 0.75, 0.5
+#: with `fast`) tried by the fit; normalized to sum 1 when used.
 WEIGHT_CANDIDATES = ((1, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2))
 SIGMOID_THR_GRID = tuple(np.round(np.arange(0.05, 0.651, 0.05), 3))
 SIGMOID_SLOPE_GRID = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)

@@ -1,7 +1,7 @@
 """The MCG / SCG pipeline: image -> contours -> oriented watershed -> globalization -> UCM.
 
 ``scg`` runs one scale (the image as it is); ``mcg`` runs three scales (:data:`SCALES`: 2, 1
-and 0.5 as the MCG release, or 1.5, 1 and 0.5 with the ``fast`` preset), resamples each
+and 0.5 as the MCG release, or 1.5, 0.75 and 0.5 with the ``fast`` preset), resamples each
 hierarchy to the image size, aligns them onto the finest superpixels and combines them
 (see :mod:`grouping.multiscale`).
 
@@ -14,10 +14,11 @@ The contours of each scale come from :func:`contours.detect_edges` with the sett
   would detect edges on an image 4x the input's size; sharpened scored better on BSDS500 val
   than unsharpened, see docs/experiments.md).
 * ``"fast"``: single-scale sharpened edges at every scale (0.2-0.4 s less per 481x321
-  image), and in ``mcg`` mode a finest scale of 1.5 instead of 2 (2.25 times the input's
-  pixels instead of 4: about a fifth less time per COCO image, the same held-out proposal
-  quality, docs/speed.md). The candidate stage (:func:`mcg.proposals.im2mcg`) uses it: its
-  models were trained on these hierarchies.
+  image), and in ``mcg`` mode the scales 1.5, 0.75 and 0.5 instead of 2, 1 and 0.5, with a
+  smaller bound on the DNCuts reduced graph (:data:`DNCUTS_MAX_REDUCED_NODES`: a third DNCuts
+  level at scale 1.5 of a COCO image), each measured on held-out proposals (docs/speed.md).
+  The candidate stage (:func:`mcg.proposals.im2mcg`) uses it: its models were trained on
+  these hierarchies.
 """
 from __future__ import annotations
 
@@ -41,14 +42,22 @@ from grouping.multiscale import (SIGMOID_SLOPE, SIGMOID_THRESHOLD, calibrated_hi
 from grouping.owt import oriented_watershed
 from grouping.resample import resample_tree
 from grouping.ucm import ucm_mean_pb
-from ncuts.spectral import SpectralBasis, globalize
+from ncuts.spectral import MAX_REDUCED_NODES, SpectralBasis, globalize
 
 MODES = ("scg", "mcg")
 #: Image scales per edge preset and mode, finest first (the MCG release's order). ``accurate``
-#: keeps the release's 2, 1 and 0.5; ``fast`` (the proposals') runs the finest at 1.5.
+#: keeps the release's 2, 1 and 0.5; ``fast`` (the proposals') runs 1.5, 0.75 and 0.5.
 SCALES = {
     "accurate": {"scg": (1.0,), "mcg": (2.0, 1.0, 0.5)},
-    "fast": {"scg": (1.0,), "mcg": (1.5, 1.0, 0.5)},
+    "fast": {"scg": (1.0,), "mcg": (1.5, 0.75, 0.5)},
+}
+#: Bound on the nodes of the DNCuts reduced graph per edge preset and mode
+#: (:func:`ncuts.globalize`'s ``max_reduced_nodes``: a level is added while the reduced grid is
+#: larger). ``fast`` MCG: 30,000, so that scale 1.5 of a COCO image (960x720 or 960x640 pixels)
+#: gets a third level (120x90 or 120x80 nodes) while its scales 0.75 and 0.5 keep two.
+DNCUTS_MAX_REDUCED_NODES = {
+    "accurate": {"scg": MAX_REDUCED_NODES, "mcg": MAX_REDUCED_NODES},
+    "fast": {"scg": MAX_REDUCED_NODES, "mcg": 30_000},
 }
 #: Images smaller than this (either side) get a one-region hierarchy, as the MCG release.
 MIN_SIDE = 15
@@ -174,10 +183,13 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
 
 def _scale_hierarchy(image: np.ndarray, *, solver: str, edge_model, edge_settings: EdgeSettings,
                      times: dict | None, threads: int, edge_nms: bool = False,
-                     coarse=None, keep_basis: bool = False) -> tuple[MergeTree, SpectralBasis | None]:
+                     coarse=None, keep_basis: bool = False,
+                     max_reduced_nodes: int = MAX_REDUCED_NODES,
+                     ) -> tuple[MergeTree, SpectralBasis | None]:
     """:func:`single_scale_tree` and, with ``keep_basis``, its spectral basis (else, and for a
     one-region tree, ``None``). ``coarse``: ``None`` or a function returning the basis of the
-    image at half this size (or ``None``), called once the contours are detected."""
+    image at half this size (or ``None``), called once the contours are detected.
+    ``max_reduced_nodes``: the DNCuts bound (:func:`ncuts.globalize`)."""
     times = {} if times is None else times
     if min(image.shape[:2]) < MIN_SIDE:
         return _flat_tree(image.shape[:2]), None
@@ -187,7 +199,7 @@ def _scale_hierarchy(image: np.ndarray, *, solver: str, edge_model, edge_setting
                                       sharpen=edge_settings.sharpen, threads=threads)
     _add_time(times, "edges", time.perf_counter() - t0)
     return _contour_hierarchy(edges, orientation, solver=solver, times=times, coarse=coarse,
-                              keep_basis=keep_basis)
+                              keep_basis=keep_basis, max_reduced_nodes=max_reduced_nodes)
 
 
 def tree_from_contours(edges: np.ndarray, orientation: np.ndarray, *, solver: str = "dncuts",
@@ -214,8 +226,9 @@ def tree_from_contours(edges: np.ndarray, orientation: np.ndarray, *, solver: st
 
 
 def _contour_hierarchy(edges: np.ndarray, orientation: np.ndarray, *, solver: str,
-                       times: dict | None, coarse=None,
-                       keep_basis: bool = False) -> tuple[MergeTree, SpectralBasis | None]:
+                       times: dict | None, coarse=None, keep_basis: bool = False,
+                       max_reduced_nodes: int = MAX_REDUCED_NODES,
+                       ) -> tuple[MergeTree, SpectralBasis | None]:
     """:func:`tree_from_contours` and, with ``keep_basis``, its spectral basis (else ``None``);
     ``coarse`` as in :func:`_scale_hierarchy` (a basis that does not fit this size is not
     used)."""
@@ -230,10 +243,12 @@ def _contour_hierarchy(edges: np.ndarray, orientation: np.ndarray, *, solver: st
     # the details (with the whole spectral map) only when the basis is kept for another scale
     kept = None
     if keep_basis:
-        globalized, details = globalize(owt2, solver=solver, coarse=basis, return_details=True)
+        globalized, details = globalize(owt2, solver=solver, coarse=basis, return_details=True,
+                                        max_reduced_nodes=max_reduced_nodes)
         kept = details["basis"]
     else:
-        globalized = globalize(owt2, solver=solver, coarse=basis)
+        globalized = globalize(owt2, solver=solver, coarse=basis,
+                               max_reduced_nodes=max_reduced_nodes)
     t3 = time.perf_counter()
     tree = ucm_mean_pb(globalized, superpixels)
     t4 = time.perf_counter()
@@ -279,6 +294,7 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
     reusing = set(HALF_SCALE_EIGENVECTORS[edges]) if solver == "dncuts" else set()
     model = load_model(edge_model)  # loaded once, before any thread starts
     jobs = list(zip(SCALES[edges][mode], settings))
+    max_reduced_nodes = DNCUTS_MAX_REDUCED_NODES[edges][mode]
     scales = [scale for scale, _ in jobs]
     # a scale reuses the basis of the scale half its size when the mode has that scale
     coarse_scale = {scale: scale / 2 for scale in scales if scale in reusing and scale / 2 in scales}
@@ -293,7 +309,8 @@ def per_scale_trees(rgb: np.ndarray, mode: str, *, solver: str = "dncuts", edge_
         tree, basis = _scale_hierarchy(_resize_image(rgb, scale), solver=solver, edge_model=model,
                                        edge_settings=edge_settings, times=scale_times,
                                        threads=threads, coarse=coarse,
-                                       keep_basis=scale in coarse_scale.values())
+                                       keep_basis=scale in coarse_scale.values(),
+                                       max_reduced_nodes=max_reduced_nodes)
         if tree.shape != (height, width):
             t0 = time.perf_counter()
             tree = resample_tree(tree, (height, width))

@@ -33,7 +33,8 @@ SOLVERS = ("dncuts", "exact")
 #: DNCuts adds decimation levels beyond ``n_levels`` until the reduced grid has at most this
 #: many nodes (BSDS and COCO images keep the paper's 2 levels, and so do the scale-2 image of a
 #: 481x321 BSDS image, 240x160 nodes, and the scale-1.5 image of a 640x480 COCO image, 240x180
-#: nodes; a 640x480 COCO image at scale 2 gets 3).
+#: nodes; a 640x480 COCO image at scale 2 gets 3). The ``fast`` MCG preset passes a smaller bound
+#: (``mcg.pipeline.DNCUTS_MAX_REDUCED_NODES``).
 MAX_REDUCED_NODES = 45_000
 #: Eigenvalues of an image's graph relative to those of the same image at half the size
 #: (``globalize(coarse=...)``): the Laplacian's small eigenvalues scale with the squared pixel

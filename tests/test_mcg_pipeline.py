@@ -152,14 +152,43 @@ def test_edge_presets_set_the_contours_of_each_scale():
     # mcg: the upsampled scale-2 image keeps one sharpened size in both presets
     assert [s.multiscale for s in EDGE_PRESETS["accurate"]["mcg"]] == [False, True, True]
     assert [s.multiscale for s in EDGE_PRESETS["fast"]["mcg"]] == [False, False, False]
-    # mcg: the release's scales with accurate edges, a finest scale of 1.5 with fast ones
+    # mcg: the release's scales with accurate edges, 1.5, 0.75 and 0.5 with fast ones
     fast_mcg = im2ucm(image, mode="mcg", edges="fast", return_details=True)
-    assert list(fast_mcg.scale_trees) == [1.5, 1.0, 0.5]
+    assert list(fast_mcg.scale_trees) == [1.5, 0.75, 0.5]
     assert list(im2ucm(image, mode="mcg", return_details=True).scale_trees) == [2.0, 1.0, 0.5]
     # the proposal models were trained on fast hierarchies
     assert PROPOSAL_EDGES == "fast"
     with pytest.raises(ValueError, match="edges must be one of"):
         im2ucm(image, edges="best")
+
+
+def test_dncuts_bound_per_preset_and_mode(monkeypatch):
+    """fast MCG globalizes every scale with its smaller bound (a third DNCuts level at scale 1.5
+    of a COCO image, two at 0.75 and 0.5); SCG and the accurate preset keep globalize's."""
+    import mcg.pipeline as pipeline
+    from ncuts.spectral import MAX_REDUCED_NODES, adaptive_levels
+
+    bound = pipeline.DNCUTS_MAX_REDUCED_NODES["fast"]["mcg"]
+    assert [adaptive_levels(shape, 6, 2, bound) for shape in
+            [(720, 960), (640, 960), (360, 480), (320, 480), (240, 320)]] == [3, 3, 2, 2, 2]
+    assert adaptive_levels((720, 960), 6, 2, MAX_REDUCED_NODES) == 2
+    assert pipeline.DNCUTS_MAX_REDUCED_NODES["fast"]["scg"] == MAX_REDUCED_NODES
+    assert pipeline.DNCUTS_MAX_REDUCED_NODES["accurate"] == {"scg": MAX_REDUCED_NODES,
+                                                             "mcg": MAX_REDUCED_NODES}
+    seen = []
+    real_globalize = pipeline.globalize
+
+    def recording_globalize(owt2, **kwargs):
+        seen.append(kwargs["max_reduced_nodes"])
+        return real_globalize(owt2, **kwargs)
+
+    monkeypatch.setattr(pipeline, "globalize", recording_globalize)
+    image, _ = _textured_disc()
+    for mode, edges, expected in [("mcg", "fast", [bound] * 3), ("scg", "fast", [MAX_REDUCED_NODES]),
+                                  ("mcg", "accurate", [MAX_REDUCED_NODES] * 3)]:
+        seen.clear()
+        im2ucm(image, mode=mode, edges=edges)
+        assert seen == expected, (mode, edges)
 
 
 def test_ucm_command_edges_option(tmp_path):

@@ -100,7 +100,7 @@ def register(subparsers) -> None:
                              help="uniform (and as many quantile) raw thresholds (default 200)")
     calibration.add_argument("--weights", type=float, nargs="+", default=None,
                              help="mcg: keep these per-scale weights, finest scale first (2, 1, "
-                             "0.5 with accurate edges; 1.5, 1, 0.5 with fast)")
+                             "0.5 with accurate edges; 1.5, 0.75, 0.5 with fast)")
     calibration.add_argument("--edge-model", default=None, metavar="FILE.npz",
                              help="edge forest of the hierarchies (default: shipped)")
     calibration.add_argument("--work", default=None, metavar="DIR",
