@@ -85,9 +85,9 @@ DEFAULT_EDGES = "accurate"
 #: Scales whose globalization solves no eigenproblem of its own, per edge preset: the
 #: eigenvectors of the scale half their size are brought to them by one DNCuts upsampling step
 #: on their own affinity (:func:`ncuts.globalize` with ``coarse``). Empty in both presets: tried
-#: for a finest scale of 2 with ``fast`` edges, it saved about a fifth of an MCG image's time
-#: but, with the candidate models retrained, lost more than 0.005 of held-out ABO or box recall
-#: at 1000 proposals (docs/speed.md).
+#: with ``fast`` edges for a finest scale of 2 (from scale 1) and of 1.5 (from 0.75), it saved
+#: a fifth to a quarter of an MCG image's time but, with the candidate models retrained, lost
+#: more than 0.005 of held-out ABO or box recall (docs/speed.md).
 HALF_SCALE_EIGENVECTORS = {"accurate": (), "fast": ()}
 
 
