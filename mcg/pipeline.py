@@ -86,8 +86,8 @@ DEFAULT_EDGES = "accurate"
 #: eigenvectors of the scale half their size are brought to them by one DNCuts upsampling step
 #: on their own affinity (:func:`ncuts.globalize` with ``coarse``). Empty in both presets: tried
 #: with ``fast`` edges for a finest scale of 2 (from scale 1) and of 1.5 (from 0.75), it saved
-#: a fifth to a quarter of an MCG image's time but, with the candidate models retrained, lost
-#: more than 0.005 of held-out ABO or box recall (docs/speed.md).
+#: about a fifth and a sixth of an MCG image's time but, with the candidate models retrained,
+#: lost more than 0.005 of held-out ABO or box recall (docs/speed.md).
 HALF_SCALE_EIGENVECTORS = {"accurate": (), "fast": ()}
 
 
