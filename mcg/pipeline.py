@@ -98,6 +98,28 @@ def preset_key(mode: str, edges: str) -> str:
     return mode if check_edge_preset(edges) == "fast" else f"{mode}_{edges}"
 
 
+def hierarchy_configuration(mode: str, edges: str) -> dict:
+    """The settings of a mode's hierarchies that candidate models are fit to.
+
+    ``mcg train proposals`` records them with the models (``training.json``), and a model
+    folder whose record differs is refused (:func:`mcg.proposals.load_candidate_models`).
+
+    Parameters
+    ----------
+    mode : {"scg", "mcg"}
+    edges : {"accurate", "fast"}
+
+    Returns
+    -------
+    dict
+        ``scales`` (list of float, :data:`SCALES`) and ``dncuts_max_reduced_nodes`` (int,
+        :data:`DNCUTS_MAX_REDUCED_NODES`).
+    """
+    edges = check_edge_preset(edges)
+    return {"scales": [float(scale) for scale in SCALES[edges][mode]],
+            "dncuts_max_reduced_nodes": int(DNCUTS_MAX_REDUCED_NODES[edges][mode])}
+
+
 def check_edge_preset(edges: str) -> str:
     """Return ``edges`` if it names an :data:`EDGE_PRESETS` entry, else raise ValueError."""
     if edges not in EDGE_PRESETS:

@@ -41,9 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mcg.pipeline import preset_key
+from mcg.pipeline import hierarchy_configuration, preset_key
 from mcg.proposals import (CALIBRATION_FILE, DEFAULT_N_CANDIDATES, EDGE_FOREST_FILE,
-                           PROPOSAL_EDGES, candidate_model_paths, candidate_trees)
+                           PROPOSAL_EDGES, TRAINING_RECORD, candidate_model_paths,
+                           candidate_trees)
 
 __all__ = ["N_TRAIN", "FOREST_PARAMS", "coco_split", "hierarchy_trees", "tree_paths",
            "load_tree_folder", "training_samples", "hierarchy_cache_job", "train_proposals",
@@ -55,7 +56,6 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Ranking-forest hyper-parameters of the shipped models (kept small: < 25 MB per file).
 FOREST_PARAMS = {"n_trees": 50, "max_depth": 12, "per_image": 2000, "seed": 0,
                  "target_power": 3.0}
-TRAINING_RECORD = "training.json"
 EVALUATION_RECORD = "evaluation.json"
 
 
@@ -427,7 +427,8 @@ def train_proposals(coco_gt, images, out, *, mode: str = "mcg", edges: str = PRO
                   "train_images": _names_digest(train_paths),
                   "heldout_images": _names_digest(held_paths),
                   "edge_forest": file_digest(edge_model) if edge_model else "shipped",
-                  "calibration": file_digest(calibration) if calibration else "shipped"}
+                  "calibration": file_digest(calibration) if calibration else "shipped",
+                  "hierarchy": hierarchy_configuration(mode, edges)}
     records = _read_json(out / TRAINING_RECORD)
     previous = records.get(key)
     trained = (previous is not None and previous.get("parameters") == parameters

@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 from grouping.proposal_format import Proposals
-from mcg.pipeline import MCG_MAX_PIXELS, MODES, im2ucm, preset_key
+from mcg.pipeline import MCG_MAX_PIXELS, MODES, hierarchy_configuration, im2ucm, preset_key
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: Mean number of candidates per image (before duplicate removal) of the default working point;
@@ -42,6 +42,9 @@ PROPOSAL_EDGES = "fast"
 #: the structured edge forest and the calibration its hierarchies were computed with.
 EDGE_FOREST_FILE = "edge_forest.npz"
 CALIBRATION_FILE = "calibration.json"
+#: The record ``mcg train proposals`` writes into a model folder (commands, parameters, the
+#: hierarchy settings the models were fit to: :func:`mcg.pipeline.hierarchy_configuration`).
+TRAINING_RECORD = "training.json"
 
 
 def candidate_model_paths(folder, mode: str, edges: str = PROPOSAL_EDGES) -> tuple[Path, Path]:
@@ -82,6 +85,10 @@ def load_candidate_models(mode: str, models=None, edges: str = PROPOSAL_EDGES):
     ------
     FileNotFoundError
         If ``models`` is given and is not a folder or lacks either file of this mode and preset.
+    ValueError
+        If the folder's ``training.json`` records that its models of this mode and preset were
+        fit to hierarchies of other scales or another DNCuts bound than this version computes
+        (:func:`mcg.pipeline.hierarchy_configuration`).
     """
     if models is None:
         return _load_candidate_models(mode, str(MODELS_DIR), edges, False)
@@ -103,6 +110,7 @@ def _load_candidate_models(mode: str, folder: str, edges: str, required: bool):
             f"model folder {folder} has no {', '.join(missing)} (it holds: "
             f"{', '.join(held) or 'no model files'}); train them with `mcg train proposals "
             f"--mode {mode} --edges {edges}`")
+    _check_hierarchy_record(Path(folder), mode, edges)
     if missing:
         warnings.warn(f"{preset_key(mode, edges)} candidate models not found in {folder} "
                       f"({', '.join(missing)}); using untrained defaults, expect lower proposal "
@@ -110,6 +118,35 @@ def _load_candidate_models(mode: str, folder: str, edges: str, required: bool):
     working_points = WorkingPoints.load(points_path) if points_path.is_file() else None
     ranker = RegressionForest.load(ranker_path) if ranker_path.is_file() else None
     return working_points, ranker
+
+
+def _check_hierarchy_record(folder: Path, mode: str, edges: str) -> None:
+    """Refuse models that ``training.json`` records as fit to other hierarchies (folders
+    without a record, or records without the ``hierarchy`` entry, are not checked)."""
+    import json
+
+    record_path = folder / TRAINING_RECORD
+    if not record_path.is_file():
+        return
+    key = preset_key(mode, edges)
+    try:
+        record = json.loads(record_path.read_text()).get(key, {})
+    except (ValueError, AttributeError) as error:
+        raise ValueError(f"{record_path} is not a training record: {error}") from None
+    recorded = record.get("parameters", {}).get("hierarchy") if isinstance(record, dict) else None
+    current = hierarchy_configuration(mode, edges)
+    if recorded is not None and recorded != current:
+        raise ValueError(
+            f"the {key} candidate models in {folder} were trained on hierarchies with "
+            f"{_describe_hierarchy(recorded)}, and this version computes "
+            f"{_describe_hierarchy(current)}; retrain them with `mcg train proposals --mode "
+            f"{mode} --edges {edges}`")
+
+
+def _describe_hierarchy(configuration: dict) -> str:
+    scales = ", ".join(f"{scale:g}" for scale in configuration.get("scales", []))
+    return (f"scales {scales or '?'} and DNCuts graphs of at most "
+            f"{configuration.get('dncuts_max_reduced_nodes', '?')} nodes")
 
 
 def model_folder_extras(models) -> dict:

@@ -11,7 +11,7 @@ from grouping.candidates import MAX_REGIONS
 from grouping.features import FEATURE_NAMES
 from grouping.pareto import WorkingPoints
 from grouping.ranker import RegressionForest
-from mcg.pipeline import preset_key
+from mcg.pipeline import hierarchy_configuration, preset_key
 from mcg.proposal_training import (DEFAULT_N_CANDIDATES, N_TRAIN, coco_split, tree_paths)
 from tests.conftest import shared_path
 
@@ -91,6 +91,42 @@ def test_shipped_ranker_is_sane(mode, edges):
     assert np.all((forest.value >= 0) & (forest.value <= 1))
     assert pred.shape == (200,) and np.all((pred >= 0) & (pred <= 1))
     assert pred.std() > 0  # not a constant forest
+
+
+def test_training_record_names_the_hierarchies_of_this_version():
+    """Each shipped record holds the scales and DNCuts bound its models were fit to, and they
+    are those the code computes (a change of either needs retrained models)."""
+    record = json.loads((MODELS / "training.json").read_text())
+    for mode, edges in SHIPPED:
+        recorded = record[preset_key(mode, edges)]["parameters"]["hierarchy"]
+        assert recorded == hierarchy_configuration(mode, edges)
+    assert hierarchy_configuration("mcg", "fast") == {"scales": [1.5, 0.75, 0.5],
+                                                      "dncuts_max_reduced_nodes": 30000}
+
+
+def test_models_fit_to_other_hierarchies_are_refused(tmp_path):
+    import shutil
+
+    from mcg.proposals import load_candidate_models
+
+    for name in ("scg_working_points.npz", "scg_ranker.npz"):
+        shutil.copy(MODELS / name, tmp_path / name)
+    # no record, or a record without the hierarchy entry (older folders): loaded as they are
+    points, ranker = load_candidate_models("scg", tmp_path)
+    assert points is not None and ranker is not None
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path, other, ignore=shutil.ignore_patterns("other"))
+    record = {"scg": {"parameters": {"hierarchy": {"scales": [2.0],
+                                                    "dncuts_max_reduced_nodes": 45000}}}}
+    (other / "training.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"scales 2 and .* this version computes scales 1 .*"
+                                         r"retrain them with `mcg train proposals --mode scg"):
+        load_candidate_models("scg", other)
+    matching = tmp_path / "matching"
+    shutil.copytree(other, matching)
+    record["scg"]["parameters"]["hierarchy"] = hierarchy_configuration("scg", "fast")
+    (matching / "training.json").write_text(json.dumps(record))
+    assert load_candidate_models("scg", matching)[0] is not None
 
 
 def test_training_record_matches_the_models():
