@@ -43,8 +43,8 @@ import numpy as np
 
 from mcg.pipeline import hierarchy_configuration, preset_key
 from mcg.proposals import (CALIBRATION_FILE, DEFAULT_N_CANDIDATES, EDGE_FOREST_FILE,
-                           PROPOSAL_EDGES, TRAINING_RECORD, candidate_model_paths,
-                           candidate_trees)
+                           PROPOSAL_EDGES, TRAINING_RECORD, _read_json,
+                           candidate_model_paths, candidate_trees)
 
 __all__ = ["N_TRAIN", "FOREST_PARAMS", "coco_split", "hierarchy_trees", "tree_paths",
            "load_tree_folder", "training_samples", "hierarchy_cache_job", "train_proposals",
@@ -283,15 +283,6 @@ def _write_json(path: Path, record: dict) -> None:
     from mcg import storage
 
     storage.write_bytes(str(path), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not readable JSON ({error}); move it away") from None
 
 
 def _copy_model_file(source, folder: Path, name: str, overwrite: bool) -> None:

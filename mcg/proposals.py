@@ -18,6 +18,7 @@ written by ``mcg train proposals`` instead.
 from __future__ import annotations
 
 import functools
+import json
 import time
 import warnings
 from pathlib import Path
@@ -120,20 +121,22 @@ def _load_candidate_models(mode: str, folder: str, edges: str, required: bool):
     return working_points, ranker
 
 
+def _read_json(path: Path) -> dict:
+    """A model folder's JSON record (``{}`` if the file is absent)."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not readable JSON ({error}); move it away") from None
+
+
 def _check_hierarchy_record(folder: Path, mode: str, edges: str) -> None:
     """Refuse models that ``training.json`` records as fit to other hierarchies (folders
     without a record, or records without the ``hierarchy`` entry, are not checked)."""
-    import json
-
-    record_path = folder / TRAINING_RECORD
-    if not record_path.is_file():
-        return
     key = preset_key(mode, edges)
-    try:
-        record = json.loads(record_path.read_text()).get(key, {})
-    except (ValueError, AttributeError) as error:
-        raise ValueError(f"{record_path} is not a training record: {error}") from None
-    recorded = record.get("parameters", {}).get("hierarchy") if isinstance(record, dict) else None
+    record = _read_json(folder / TRAINING_RECORD).get(key, {})
+    recorded = record.get("parameters", {}).get("hierarchy")
     current = hierarchy_configuration(mode, edges)
     if recorded is not None and recorded != current:
         raise ValueError(
