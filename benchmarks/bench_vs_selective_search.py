@@ -39,8 +39,10 @@ run at the same time.
 Prints per image times, then per method the median, mean and 90th percentile seconds per image
 (and the median CPU seconds, which stay close to the wall time when the machine is not
 contended), the ratios ``median(SS) / median(MCG)`` and ``median(SS) / median(SCG)`` with the
-targets (MCG faster than SS: ratio > 1; SCG at least 5x faster: ratio >= 5), and the 1-minute
-load average at the start and the end. ``--json`` writes the same, with the per-image seconds.
+targets (MCG faster than SS: ratio > 1; SCG at least 5x faster: ratio >= 5), image by image
+for each mode the number of images on which it was faster than SS, the median of the per-image
+ratios and the summed seconds, and the 1-minute load average at the start and the end.
+``--json`` writes the same, with the per-image seconds.
 
 ``--ss-results SS.json`` also writes Selective Search's boxes as a COCO results file (``bbox``
 ``[x, y, w, h]``, ``category_id`` 1, ``score`` falling with Selective Search's own order), the
@@ -447,14 +449,38 @@ def selective_search_results(image_id: int, boxes: list) -> list[dict]:
              "score": 1.0 - rank / count} for rank, box in enumerate(boxes)]
 
 
+def paired_comparison(records: list[dict], mode: str) -> dict:
+    """Image-by-image comparison of Selective Search and ``mode`` on the same images.
+
+    Parameters
+    ----------
+    records : list of dict
+        Per image, ``seconds``: wall seconds per method (``"ss"`` and ``mode``).
+    mode : str
+
+    Returns
+    -------
+    dict
+        ``faster_images``: images on which ``mode`` took less time than Selective Search;
+        ``median_ratio``: median over the images of ``SS seconds / mode seconds``;
+        ``total_ss``, ``total_mode``: summed seconds.
+    """
+    ss = np.array([record["seconds"][SS] for record in records], dtype=float)
+    ours = np.array([record["seconds"][mode] for record in records], dtype=float)
+    return {"faster_images": int(np.count_nonzero(ours < ss)),
+            "median_ratio": float(np.median(ss / ours)),
+            "total_ss": float(ss.sum()), "total_mode": float(ours.sum())}
+
+
 def target_holds(mode: str, ratio: float) -> bool:
     """Whether ``median(SS) / median(mode)`` meets the target of ``mode`` (:data:`TARGETS`)."""
     op, target = TARGETS[mode]
     return ratio > target if op == ">" else ratio >= target
 
 
-def print_summary(summary: dict, ratios: dict, methods: list[str]) -> None:
-    """Print the per-method table, the ratios and the targets.
+def print_summary(summary: dict, ratios: dict, methods: list[str],
+                  paired: dict | None = None) -> None:
+    """Print the per-method table, the ratios, the targets and the image-by-image comparison.
 
     Parameters
     ----------
@@ -465,6 +491,8 @@ def print_summary(summary: dict, ratios: dict, methods: list[str]) -> None:
         Per mode, ``median(SS) / median(mode)``.
     methods : list of str
         Methods in table order.
+    paired : dict, optional
+        Per mode, :func:`paired_comparison`.
     """
     print(f"\n{'method':8s} {'images':>6s} {'median s':>9s} {'mean s':>9s} {'p90 s':>9s} "
           f"{'median cpu s':>12s} {'mean boxes':>10s}")
@@ -477,6 +505,11 @@ def print_summary(summary: dict, ratios: dict, methods: list[str]) -> None:
         op, target = TARGETS[mode]
         print(f"median(SS)/median({mode.upper()}) = {ratio:6.2f}   "
               f"target {op} {target:g}: {'holds' if target_holds(mode, ratio) else 'NOT met'}")
+    for mode, pair in (paired or {}).items():
+        n_images = summary[mode]["n"]
+        print(f"image by image, {mode.upper()}: faster on {pair['faster_images']} of {n_images}, "
+              f"median of SS/{mode.upper()} {pair['median_ratio']:.3f}, total "
+              f"{pair['total_ss']:.1f} s (SS) against {pair['total_mode']:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -569,7 +602,8 @@ def main(argv: list[str] | None = None) -> int:
                                                          for r in records]))
         summary[method]["boxes_mean"] = float(np.mean([r["n_boxes"][method] for r in records]))
     ratios = {mode: summary[SS]["median"] / summary[mode]["median"] for mode in args.modes}
-    print_summary(summary, ratios, methods)
+    paired = {mode: paired_comparison(records, mode) for mode in args.modes}
+    print_summary(summary, ratios, methods, paired)
     load_end = load_average()
     print(f"\nload average (1 min): {load_start:.2f} at start, {load_end:.2f} at end "
           f"({os.cpu_count()} CPUs)")
@@ -579,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
             "ss_python": worker.python, "ss_opencv": worker.cv2_version,
             "opencv": cv2.__version__, "modes": args.modes, "kept_freed_memory": malloc,
             "load_average": {"start": load_start, "end": load_end}, "cpus": os.cpu_count(),
-            "images": records, "summary": summary, "ratios": ratios,
+            "images": records, "summary": summary, "ratios": ratios, "paired": paired,
             "targets": {mode: {"op": TARGETS[mode][0], "value": TARGETS[mode][1],
                                "holds": target_holds(mode, ratios[mode])}
                         for mode in args.modes}}

@@ -66,6 +66,14 @@ def test_rotation_and_summary(bench):
     assert bench.target_holds("scg", 5.0) and not bench.target_holds("scg", 4.99)
 
 
+def test_paired_comparison_counts_each_image(bench):
+    records = [{"seconds": {"ss": 1.0, "mcg": 0.5}}, {"seconds": {"ss": 1.0, "mcg": 2.0}},
+               {"seconds": {"ss": 3.0, "mcg": 1.0}}, {"seconds": {"ss": 1.0, "mcg": 1.0}}]
+    pair = bench.paired_comparison(records, "mcg")
+    # ratios 2, 0.5, 3, 1: faster on two images (a tie is not faster), median 1.5
+    assert pair == {"faster_images": 2, "median_ratio": 1.5, "total_ss": 6.0, "total_mode": 4.5}
+
+
 def test_results_file_needs_the_ground_truth(tmp_path):
     """--ss-results without --coco-gt is refused before anything runs."""
     run = subprocess.run([sys.executable, str(SCRIPT), "--ss-python", sys.executable,
