@@ -8,7 +8,7 @@ Usage::
 Each scale of :data:`mcg.pipeline.SCALES` (``fast`` preset by default, as ``mcg proposals``)
 is computed on its own, as ``im2ucm`` computes it: the image resized to the scale, its
 contours, oriented watershed, globalization and UCM (:func:`mcg.pipeline.single_scale_tree`
-with the scale's edge settings), then the hierarchy resampled to the image size. Prints the
+with the scale's edge settings and the preset's DNCuts bound), then the hierarchy resampled to the image size. Prints the
 median wall seconds of each stage per scale (the first image is run once more beforehand to
 exclude JIT compilation). Alignment, combination and the candidate stage come after the
 scales and are not included (``bench_pipeline.py`` times them).
@@ -40,9 +40,11 @@ def main(argv=None) -> int:
     keep_freed_memory()  # as the command line (see mcg.allocator)
     from grouping.resample import resample_tree
     from mcg.io import read_image
-    from mcg.pipeline import EDGE_PRESETS, SCALES, _resize_image, single_scale_tree
+    from mcg.pipeline import (DNCUTS_MAX_REDUCED_NODES, EDGE_PRESETS, SCALES, _resize_image,
+                              single_scale_tree)
 
     jobs = list(zip(SCALES[args.edges]["mcg"], EDGE_PRESETS[args.edges]["mcg"]))
+    max_reduced_nodes = DNCUTS_MAX_REDUCED_NODES[args.edges]["mcg"]
 
     def run(image) -> dict:
         per_scale = {}
@@ -50,7 +52,7 @@ def main(argv=None) -> int:
             times: dict = {}
             start = time.perf_counter()
             tree = single_scale_tree(_resize_image(image, scale), edge_settings=settings,
-                                     times=times)
+                                     times=times, max_reduced_nodes=max_reduced_nodes)
             if tree.shape != image.shape[:2]:
                 t0 = time.perf_counter()
                 resample_tree(tree, image.shape[:2])

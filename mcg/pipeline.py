@@ -175,7 +175,8 @@ def _add_time(times: dict, key: str, seconds: float) -> None:
 
 def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=None,
                       edge_nms: bool = False, edge_settings: EdgeSettings = _SINGLE,
-                      times: dict | None = None, threads: int = 1) -> MergeTree:
+                      times: dict | None = None, threads: int = 1,
+                      max_reduced_nodes: int = MAX_REDUCED_NODES) -> MergeTree:
     """Hierarchy of one image at its own resolution (one SCG scale).
 
     Parameters
@@ -193,6 +194,9 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
         Stage timings are added to it.
     threads : int
         Threads of the edge detection (bands of rows, :func:`contours.detect_edges`).
+    max_reduced_nodes : int
+        DNCuts bound on the reduced graph (:func:`ncuts.globalize`; a preset's scales use
+        :data:`DNCUTS_MAX_REDUCED_NODES`).
 
     Returns
     -------
@@ -200,7 +204,8 @@ def single_scale_tree(image: np.ndarray, *, solver: str = "dncuts", edge_model=N
         Leaves at (H, W).
     """
     return _scale_hierarchy(image, solver=solver, edge_model=edge_model, edge_nms=edge_nms,
-                            edge_settings=edge_settings, times=times, threads=threads)[0]
+                            edge_settings=edge_settings, times=times, threads=threads,
+                            max_reduced_nodes=max_reduced_nodes)[0]
 
 
 def _scale_hierarchy(image: np.ndarray, *, solver: str, edge_model, edge_settings: EdgeSettings,

@@ -189,6 +189,11 @@ def test_dncuts_bound_per_preset_and_mode(monkeypatch):
         seen.clear()
         im2ucm(image, mode=mode, edges=edges)
         assert seen == expected, (mode, edges)
+    # one scale on its own (benchmarks/bench_scales.py) takes the bound it is given
+    seen.clear()
+    pipeline.single_scale_tree(image, max_reduced_nodes=bound)
+    pipeline.single_scale_tree(image)
+    assert seen == [bound, MAX_REDUCED_NODES]
 
 
 def test_ucm_command_edges_option(tmp_path):
